@@ -1,0 +1,6 @@
+//! MedChain's compiler crate: script assembly (the notation of Bitcoin Core's test vectors,
+//! plus `<hex>` pushes) and its inverse, the disassembler.
+
+pub mod asm;
+
+pub use asm::{AsmError, AsmErrorKind, assemble, disassemble};

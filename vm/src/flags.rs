@@ -1,0 +1,195 @@
+//! Script verification flags, with Bitcoin Core's names and bit positions.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// A set of script verification flags. Each flag only narrows what is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(u32);
+
+/// One row of the flag table: Core's name, its bit, whether this VM implements it.
+struct FlagInfo {
+    name: &'static str,
+    bit: u32,
+    supported: bool,
+}
+
+macro_rules! flag_table {
+    ($( $(#[$doc:meta])* $konst:ident = $bit:literal, $name:literal, $supported:literal; )*) => {
+        impl Flags {
+            $( $(#[$doc])* pub const $konst: Flags = Flags(1 << $bit); )*
+        }
+        impl Flags {
+            /// Every flag this VM implements.
+            pub const ALL_SUPPORTED: Flags = Flags(0 $( | if $supported { 1 << $bit } else { 0 } )*);
+        }
+        const FLAG_TABLE: &[FlagInfo] = &[
+            $( FlagInfo { name: $name, bit: $bit, supported: $supported }, )*
+        ];
+    };
+}
+
+flag_table! {
+    /// Evaluate pay-to-script-hash redeem scripts (BIP 16).
+    P2SH = 0, "P2SH", true;
+    /// Strict signature and public key encodings, defined hash types.
+    STRICTENC = 1, "STRICTENC", true;
+    /// Strict DER signatures (BIP 66).
+    DERSIG = 2, "DERSIG", true;
+    /// Signatures must use the low S value.
+    LOW_S = 3, "LOW_S", true;
+    /// CHECKMULTISIG's extra item must be empty (BIP 147).
+    NULLDUMMY = 4, "NULLDUMMY", true;
+    /// Unlocking scripts must be push-only.
+    SIGPUSHONLY = 5, "SIGPUSHONLY", true;
+    /// Pushes and numeric operands must be minimally encoded.
+    MINIMALDATA = 6, "MINIMALDATA", true;
+    /// Executing an upgradable NOP fails.
+    DISCOURAGE_UPGRADABLE_NOPS = 7, "DISCOURAGE_UPGRADABLE_NOPS", true;
+    /// Exactly one item must remain after evaluation (implies P2SH).
+    CLEANSTACK = 8, "CLEANSTACK", true;
+    /// OP_CHECKLOCKTIMEVERIFY (BIP 65).
+    CHECKLOCKTIMEVERIFY = 9, "CHECKLOCKTIMEVERIFY", true;
+    /// OP_CHECKSEQUENCEVERIFY (BIP 112).
+    CHECKSEQUENCEVERIFY = 10, "CHECKSEQUENCEVERIFY", true;
+    /// Segregated witness (not supported: witness is out of scope).
+    WITNESS = 11, "WITNESS", false;
+    /// Discourage unknown witness versions (not supported).
+    DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM = 12, "DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM", false;
+    /// Minimal IF arguments in witness scripts (not supported).
+    MINIMALIF = 13, "MINIMALIF", false;
+    /// A failed signature check must have an empty signature.
+    NULLFAIL = 14, "NULLFAIL", true;
+    /// Compressed keys only in witness scripts (not supported).
+    WITNESS_PUBKEYTYPE = 15, "WITNESS_PUBKEYTYPE", false;
+    /// OP_CODESEPARATOR and FindAndDelete matches fail in legacy scripts.
+    CONST_SCRIPTCODE = 16, "CONST_SCRIPTCODE", true;
+    /// Taproot (not supported).
+    TAPROOT = 17, "TAPROOT", false;
+    /// Discourage unknown taproot leaf versions (not supported).
+    DISCOURAGE_UPGRADABLE_TAPROOT_VERSION = 18, "DISCOURAGE_UPGRADABLE_TAPROOT_VERSION", false;
+    /// Discourage OP_SUCCESSx (not supported).
+    DISCOURAGE_OP_SUCCESS = 19, "DISCOURAGE_OP_SUCCESS", false;
+    /// Discourage unknown public key types in tapscript (not supported).
+    DISCOURAGE_UPGRADABLE_PUBKEYTYPE = 20, "DISCOURAGE_UPGRADABLE_PUBKEYTYPE", false;
+}
+
+/// Why a flag list could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FlagsError {
+    /// A name that is not a Bitcoin Core verification flag.
+    #[error("unknown verification flag `{0}`")]
+    Unknown(String),
+    /// A witness or taproot flag; this VM runs legacy scripts only.
+    #[error("verification flag `{0}` belongs to witness or taproot, which this VM does not run")]
+    Unsupported(String),
+}
+
+impl Flags {
+    /// No flags.
+    pub const NONE: Flags = Flags(0);
+
+    /// The flags Bitcoin enforces by consensus among those this VM implements.
+    pub const CONSENSUS: Flags = Flags(
+        Self::P2SH.0
+            | Self::DERSIG.0
+            | Self::NULLDUMMY.0
+            | Self::CHECKLOCKTIMEVERIFY.0
+            | Self::CHECKSEQUENCEVERIFY.0,
+    );
+
+    /// The raw bit set.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The union of two sets.
+    pub const fn union(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    /// This set without the flags of `other`.
+    pub const fn difference(self, other: Flags) -> Flags {
+        Flags(self.0 & !other.0)
+    }
+
+    /// Whether no flag is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Parses Core's comma-separated flag names (`"P2SH,STRICTENC"`; `""` and `"NONE"` are
+    /// no flags).
+    /// Witness and taproot flags are refused with [`FlagsError::Unsupported`].
+    pub fn parse(text: &str) -> Result<Flags, FlagsError> {
+        let mut flags = Flags::NONE;
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "NONE") {
+            let info = FLAG_TABLE
+                .iter()
+                .find(|info| info.name == name)
+                .ok_or_else(|| FlagsError::Unknown(name.to_owned()))?;
+            if !info.supported {
+                return Err(FlagsError::Unsupported(name.to_owned()));
+            }
+            flags.0 |= 1 << info.bit;
+        }
+        Ok(flags)
+    }
+
+    /// Each flag of this set on its own, in bit order.
+    pub fn iter(self) -> impl Iterator<Item = Flags> {
+        (0..32).map(|bit| Flags(1 << bit)).filter(move |flag| self.contains(*flag))
+    }
+
+    /// Core's names of the flags in this set, in bit order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        FLAG_TABLE.iter().filter(move |info| self.0 & (1 << info.bit) != 0).map(|info| info.name)
+    }
+}
+
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.names().collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.union(rhs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_core_names_and_round_trips() {
+        let flags = Flags::parse("P2SH,STRICTENC").unwrap();
+        assert_eq!(flags, Flags::P2SH | Flags::STRICTENC);
+        assert_eq!(flags.to_string(), "P2SH,STRICTENC");
+        assert_eq!(Flags::parse(""), Ok(Flags::NONE));
+        assert_eq!(Flags::parse("CONST_SCRIPTCODE").unwrap().bits(), 1 << 16);
+    }
+
+    #[test]
+    fn refuses_unknown_and_witness_flags() {
+        assert_eq!(Flags::parse("P2SH,BOGUS"), Err(FlagsError::Unknown("BOGUS".into())));
+        assert_eq!(Flags::parse("WITNESS"), Err(FlagsError::Unsupported("WITNESS".into())));
+        assert_eq!(Flags::parse("p2sh"), Err(FlagsError::Unknown("p2sh".into())));
+    }
+
+    #[test]
+    fn all_supported_has_the_thirteen_legacy_flags() {
+        assert_eq!(Flags::ALL_SUPPORTED.names().count(), 13);
+        assert!(!Flags::ALL_SUPPORTED.contains(Flags::WITNESS));
+    }
+}

@@ -1,0 +1,65 @@
+//! The step hook: a caller can watch every instruction the interpreter runs.
+
+use crate::opcode::Opcode;
+
+/// Which script of a spend is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// The unlocking script (scriptSig).
+    ScriptSig,
+    /// The locking script (scriptPubKey).
+    ScriptPubKey,
+    /// A pay-to-script-hash redeem script.
+    RedeemScript,
+}
+
+impl Phase {
+    /// A short lowercase name for listings.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ScriptSig => "script_sig",
+            Self::ScriptPubKey => "script_pubkey",
+            Self::RedeemScript => "redeem_script",
+        }
+    }
+}
+
+/// One completed instruction, with the stacks as it left them.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// The script that is running.
+    pub phase: Phase,
+    /// Byte offset of the instruction in its script.
+    pub offset: usize,
+    /// The opcode.
+    pub opcode: Opcode,
+    /// The data a push opcode carries (empty otherwise).
+    pub data: &'a [u8],
+    /// Whether the instruction ran (false inside a branch not taken).
+    pub executed: bool,
+    /// The main stack after the instruction, bottom first.
+    pub stack: &'a [Vec<u8>],
+    /// The alt stack after the instruction, bottom first.
+    pub alt_stack: &'a [Vec<u8>],
+}
+
+/// Receives every step. Implemented for closures taking a [`Step`].
+pub trait StepObserver {
+    /// Called after each instruction that did not fail.
+    fn on_step(&mut self, step: &Step<'_>);
+}
+
+impl<F: FnMut(&Step<'_>)> StepObserver for F {
+    fn on_step(&mut self, step: &Step<'_>) {
+        self(step)
+    }
+}
+
+/// The observer that watches nothing; the interpreter compiles it away.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTrace;
+
+impl StepObserver for NoTrace {
+    #[inline(always)]
+    fn on_step(&mut self, _step: &Step<'_>) {}
+}
