@@ -1,1 +1,5 @@
-//! x
+//! The MedChain runtime: for now the `medchain` command line and its script tools; the chain,
+//! its state and the node grow here.
+
+pub mod cli;
+pub mod verify_batch;

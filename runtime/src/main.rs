@@ -1,1 +1,5 @@
-fn main() {}
+//! The `medchain` binary.
+
+fn main() -> std::process::ExitCode {
+    medchain_runtime::cli::main()
+}

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
     let dir = match vectors_dir() {
         Ok(Some(dir)) => dir,
         Ok(None) => {
-            println!("!!! conformance SKIPPED: {VECTORS_ENV} is not set; point it at Bitcoin Core's vectors !!!");
+            println!(
+                "!!! conformance SKIPPED: {VECTORS_ENV} is not set; point it at Bitcoin Core's vectors !!!"
+            );
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -33,7 +35,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runs = [script_tests::run(&dir), tx_tests::run_valid(&dir), tx_tests::run_invalid(&dir), sighash::run(&dir)];
+    let runs =
+        [script_tests::run(&dir), tx_tests::run_valid(&dir), tx_tests::run_invalid(&dir), sighash::run(&dir)];
     let (mut passed, mut failed) = (0, 0);
     for run in runs {
         let tally = match run {

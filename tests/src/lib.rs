@@ -86,7 +86,9 @@ pub fn script_tests(rows: &[Value]) -> Result<(Vec<ScriptTest>, usize), String> 
             set_aside += 1;
             continue;
         }
-        let text = |i: usize| items.get(i).and_then(Value::as_str).ok_or(format!("row {row}: field {i} is not a string"));
+        let text = |i: usize| {
+            items.get(i).and_then(Value::as_str).ok_or(format!("row {row}: field {i} is not a string"))
+        };
         let flags_text = text(2)?.to_owned();
         if has_witness_flag(&flags_text) {
             set_aside += 1;
@@ -173,7 +175,11 @@ pub fn tx_tests(rows: &[Value]) -> Result<(Vec<TxTest>, usize), String> {
             let asm = fields.get(2).and_then(Value::as_str).ok_or_else(|| bad("prevout script"))?;
             let script_pubkey = assemble(asm).map_err(|e| bad(&format!("prevout script: {e}")))?;
             let amount = fields.get(3).and_then(Value::as_i64).unwrap_or(0);
-            let vout = if index == -1 { u32::MAX } else { u32::try_from(index).map_err(|_| bad("prevout index"))? };
+            let vout = if index == -1 {
+                u32::MAX
+            } else {
+                u32::try_from(index).map_err(|_| bad("prevout index"))?
+            };
             prevouts.push(Prevout { outpoint: OutPoint { txid, vout }, script_pubkey, amount });
         }
         let witness_program = prevouts.iter().any(|p| is_witness_program(&p.script_pubkey));

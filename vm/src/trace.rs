@@ -1,5 +1,7 @@
 //! The step hook: a caller can watch every instruction the interpreter runs.
 
+use std::fmt;
+
 use crate::opcode::Opcode;
 
 /// Which script of a spend is running.
@@ -62,4 +64,34 @@ pub struct NoTrace;
 impl StepObserver for NoTrace {
     #[inline(always)]
     fn on_step(&mut self, _step: &Step<'_>) {}
+}
+
+impl fmt::Display for Step<'_> {
+    /// One line: phase, offset, the instruction (pushes as `<hex>`), then both stacks as hex,
+    /// bottom first, with `''` for an empty item.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let instruction = if self.opcode.0 <= Opcode::PUSHDATA4.0 {
+            format!("<{}>", hex_string(self.data))
+        } else {
+            self.opcode.to_string()
+        };
+        let instruction = if self.executed { instruction } else { format!("{instruction} (skipped)") };
+        write!(f, "{:<13} {:>4}  {instruction:<24}", self.phase.label(), self.offset)?;
+        write!(f, "  stack: [{}]", items(self.stack))?;
+        if !self.alt_stack.is_empty() {
+            write!(f, "  alt: [{}]", items(self.alt_stack))?;
+        }
+        Ok(())
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Stack items as space-separated hex, `''` for the empty item.
+pub fn items(stack: &[Vec<u8>]) -> String {
+    let words: Vec<String> =
+        stack.iter().map(|item| if item.is_empty() { "''".to_owned() } else { hex_string(item) }).collect();
+    words.join(" ")
 }

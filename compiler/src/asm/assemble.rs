@@ -40,7 +40,8 @@ pub fn assemble(source: &str) -> Result<Vec<u8>, AsmError> {
                 out.extend_from_slice(&minimal_push(&bytes));
             }
             Token::Word(word) => {
-                let opcode = Opcode::from_name(word).ok_or_else(|| fail(AsmErrorKind::UnknownOpcode(word.to_owned())))?;
+                let opcode = Opcode::from_name(word)
+                    .ok_or_else(|| fail(AsmErrorKind::UnknownOpcode(word.to_owned())))?;
                 out.push(opcode.0);
             }
         }
@@ -110,7 +111,10 @@ mod tests {
         assert_eq!((error.span.clone(), error.line, error.column), (6..9, 2, 3));
         assert_eq!(error.to_string(), "unknown opcode `FOO` at line 2, column 3");
         assert!(matches!(assemble("4294967296").unwrap_err().kind, AsmErrorKind::NumberOutOfRange(_)));
-        assert!(matches!(assemble("99999999999999999999").unwrap_err().kind, AsmErrorKind::NumberOutOfRange(_)));
+        assert!(matches!(
+            assemble("99999999999999999999").unwrap_err().kind,
+            AsmErrorKind::NumberOutOfRange(_)
+        ));
         assert!(matches!(assemble("0xabc").unwrap_err().kind, AsmErrorKind::OddHex(_)));
         assert!(matches!(assemble("<abc>").unwrap_err().kind, AsmErrorKind::OddHex(_)));
         for name in ["OP_0", "TRUE", "FALSE", "NOP2", "PUSHDATA1", "CHECKSIGADD", "OP_1NEGATE", "0X01"] {

@@ -63,7 +63,8 @@ mod tests {
 
     #[test]
     fn reads_standard_forms() {
-        let script = assemble("DUP HASH160 <0011223344556677889900112233445566778899> EQUALVERIFY CHECKSIG").unwrap();
+        let script =
+            assemble("DUP HASH160 <0011223344556677889900112233445566778899> EQUALVERIFY CHECKSIG").unwrap();
         assert_eq!(
             disassemble(&script),
             "DUP HASH160 <0011223344556677889900112233445566778899> EQUALVERIFY CHECKSIG"

@@ -29,10 +29,7 @@ pub enum Token<'s> {
 /// Splits assembly into tokens with their byte spans. Every non-whitespace run is a token,
 /// so lexing itself never fails.
 pub fn tokenize(source: &str) -> Vec<(Token<'_>, Range<usize>)> {
-    Token::lexer(source)
-        .spanned()
-        .filter_map(|(token, span)| token.ok().map(|token| (token, span)))
-        .collect()
+    Token::lexer(source).spanned().filter_map(|(token, span)| token.ok().map(|token| (token, span))).collect()
 }
 
 #[cfg(test)]

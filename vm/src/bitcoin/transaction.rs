@@ -268,7 +268,7 @@ impl Transaction {
             }
         }
         let mut prevouts: Vec<&OutPoint> = self.inputs.iter().map(|input| &input.prevout).collect();
-        prevouts.sort_by(|a, b| (a.txid, a.vout).cmp(&(b.txid, b.vout)));
+        prevouts.sort_by_key(|p| (p.txid, p.vout));
         if prevouts.windows(2).any(|pair| pair.first() == pair.get(1)) {
             return Err(CheckError::DuplicateInput);
         }

@@ -1,0 +1,49 @@
+//! The `medchain` command line: argument parsing and dispatch to each command group.
+
+mod script;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// MedChain: programmable, auditable access to medical records.
+#[derive(Debug, Parser)]
+#[command(name = "medchain", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Assemble, disassemble, run and batch-verify scripts.
+    #[command(subcommand)]
+    Script(script::ScriptCommand),
+}
+
+/// Parses the arguments and runs the command. Exit codes: 0 success, 1 a script or check
+/// failed, 2 bad usage or input.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Script(command) => script::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads a command's main argument: the text itself, or standard input for `-`.
+fn argument_or_stdin(argument: &str) -> miette::Result<String> {
+    if argument != "-" {
+        return Ok(argument.to_owned());
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| miette::miette!("cannot read standard input: {e}"))?;
+    Ok(text)
+}
