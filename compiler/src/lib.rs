@@ -3,4 +3,4 @@
 
 pub mod asm;
 
-pub use asm::{AsmError, AsmErrorKind, assemble, disassemble};
+pub use asm::{AsmError, AsmErrorKind, assemble, disassemble, listing};

@@ -292,10 +292,10 @@ fn build_spend(
     let sign = |i: usize| {
         let signer = if damage == Some(0) { &keys[(i + 1) % 3] } else { &keys[i] };
         let mut sig = SECP256K1.sign_ecdsa(Message::from_digest(digest), signer).serialize_der().to_vec();
-        if damage == Some(1) {
-            if let Some(byte) = sig.get_mut(10) {
-                *byte ^= 1;
-            }
+        if damage == Some(1)
+            && let Some(byte) = sig.get_mut(10)
+        {
+            *byte ^= 1;
         }
         sig.push(hash_type);
         sig

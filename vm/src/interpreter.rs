@@ -53,7 +53,7 @@ pub fn eval_script<H: Host, O: StepObserver>(
             offset: instruction.offset,
             opcode: instruction.opcode,
             data,
-            executed: executing,
+            executed: executing || is_flow_control(instruction.opcode),
             stack: machine.stack.as_slice(),
             alt_stack: &machine.alt,
         });
@@ -110,7 +110,7 @@ impl<H: Host> Machine<'_, '_, H> {
                 }
                 self.stack.push(data.to_vec());
             }
-        } else if executing || (Opcode::IF..=Opcode::ENDIF).contains(&opcode) {
+        } else if executing || is_flow_control(opcode) {
             self.execute(opcode, instruction.end(), executing)?;
         }
         if self.stack.len() + self.alt.len() > MAX_STACK_SIZE {
@@ -524,6 +524,11 @@ impl<H: Host> Machine<'_, '_, H> {
         self.push_bool(success);
         Ok(())
     }
+}
+
+/// IF, NOTIF, VERIF, VERNOTIF, ELSE and ENDIF: they run even inside a branch not taken.
+fn is_flow_control(opcode: Opcode) -> bool {
+    (Opcode::IF..=Opcode::ENDIF).contains(&opcode)
 }
 
 /// Whether a push uses the smallest form MINIMALDATA allows for its data.

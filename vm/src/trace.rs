@@ -37,7 +37,8 @@ pub struct Step<'a> {
     pub opcode: Opcode,
     /// The data a push opcode carries (empty otherwise).
     pub data: &'a [u8],
-    /// Whether the instruction ran (false inside a branch not taken).
+    /// Whether the instruction ran: false inside a branch not taken, except for the
+    /// flow-control opcodes, which always run.
     pub executed: bool,
     /// The main stack after the instruction, bottom first.
     pub stack: &'a [Vec<u8>],
@@ -70,8 +71,8 @@ impl fmt::Display for Step<'_> {
     /// One line: phase, offset, the instruction (pushes as `<hex>`), then both stacks as hex,
     /// bottom first, with `''` for an empty item.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let instruction = if self.opcode.0 <= Opcode::PUSHDATA4.0 {
-            format!("<{}>", hex_string(self.data))
+        let instruction = if self.opcode.0 > Opcode::OP_0.0 && self.opcode.0 <= Opcode::PUSHDATA4.0 {
+            format!("<{}>", short_hex(self.data))
         } else {
             self.opcode.to_string()
         };
@@ -85,13 +86,22 @@ impl fmt::Display for Step<'_> {
     }
 }
 
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Items longer than this many bytes are shortened in traces.
+const SHORT_ITEM_BYTES: usize = 20;
+
+/// Hex of an item; a long one shows its first 8 bytes, an ellipsis and its length.
+fn short_hex(bytes: &[u8]) -> String {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    match bytes.get(..8) {
+        Some(head) if bytes.len() > SHORT_ITEM_BYTES => format!("{}…[{} bytes]", hex(head), bytes.len()),
+        _ => hex(bytes),
+    }
 }
 
-/// Stack items as space-separated hex, `''` for the empty item.
+/// Stack items as space-separated hex, bottom first, `''` for the empty item; items over
+/// 20 bytes are shortened to their first 8 bytes and their length.
 pub fn items(stack: &[Vec<u8>]) -> String {
     let words: Vec<String> =
-        stack.iter().map(|item| if item.is_empty() { "''".to_owned() } else { hex_string(item) }).collect();
+        stack.iter().map(|item| if item.is_empty() { "''".to_owned() } else { short_hex(item) }).collect();
     words.join(" ")
 }

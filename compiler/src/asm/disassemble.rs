@@ -42,6 +42,24 @@ pub fn disassemble(bytes: &[u8]) -> String {
     words.join(" ")
 }
 
+/// One instruction per line: byte offset, raw bytes in hex, and the instruction as
+/// [`disassemble`] writes it. A truncated push is marked as such.
+pub fn listing(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for instruction in instructions(bytes) {
+        let (offset, end, note) = match instruction {
+            Ok(i) => (i.offset, i.end(), ""),
+            Err(truncated) => (truncated.offset, bytes.len(), "  ; truncated push"),
+        };
+        let raw = bytes.get(offset..end).unwrap_or_default();
+        let text = disassemble(raw);
+        let hex = hex::encode(raw);
+        let hex = if hex.len() > 24 { format!("{}…", &hex[..22]) } else { hex };
+        out.push_str(&format!("{offset:04}  {hex:<24}  {text}{note}\n"));
+    }
+    out
+}
+
 /// A minimal data push: a decimal number when the data is a minimally encoded number of at
 /// most 4 bytes (it assembles back to the same push), otherwise `<hex>`.
 fn minimal_push_word(data: &[u8]) -> String {

@@ -10,6 +10,6 @@ mod error;
 mod lexer;
 
 pub use assemble::assemble;
-pub use disassemble::disassemble;
+pub use disassemble::{disassemble, listing};
 pub use error::{AsmError, AsmErrorKind};
 pub use lexer::{Token, tokenize};
