@@ -119,6 +119,11 @@ impl Flags {
         Flags(self.0 & !other.0)
     }
 
+    /// The flags of `self` that are also in `allowed`.
+    pub const fn intersection(self, allowed: Flags) -> Flags {
+        Flags(self.0 & allowed.0)
+    }
+
     /// Whether no flag is set.
     pub const fn is_empty(self) -> bool {
         self.0 == 0

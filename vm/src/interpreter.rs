@@ -1,5 +1,7 @@
 //! The interpreter: runs one decoded script on a stack with Bitcoin Core's exact semantics.
 
+use std::borrow::Cow;
+
 use ripemd::Ripemd160;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -84,7 +86,7 @@ struct Machine<'s, 'h, H> {
 
 const TRUE: [u8; 1] = [1];
 
-impl<H: Host> Machine<'_, '_, H> {
+impl<'s, H: Host> Machine<'s, '_, H> {
     /// Runs one instruction: the checks that apply whether or not it executes, then its effect.
     fn step(&mut self, instruction: &Instruction, data: &[u8], executing: bool) -> Result<(), ScriptError> {
         let opcode = instruction.opcode;
@@ -320,12 +322,10 @@ impl<H: Host> Machine<'_, '_, H> {
                 let equal = self.top(0)? == self.top(1)?;
                 self.pop()?;
                 self.pop()?;
-                self.push_bool(equal);
-                if opcode == Opcode::EQUALVERIFY {
-                    if !equal {
-                        return Err(ScriptError::EqualVerify);
-                    }
-                    self.pop()?;
+                if opcode == Opcode::EQUAL {
+                    self.push_bool(equal);
+                } else if !equal {
+                    return Err(ScriptError::EqualVerify);
                 }
             }
             Opcode::ONE_ADD
@@ -425,15 +425,15 @@ impl<H: Host> Machine<'_, '_, H> {
     }
 
     /// The script code signatures commit to, with every push of each signature removed.
-    fn script_code<'a>(&self, sigs: impl Iterator<Item = &'a [u8]>) -> Result<Vec<u8>, ScriptError> {
-        let mut code = self.script.get(self.code_start..).unwrap_or_default().to_vec();
+    fn script_code<'a>(&self, sigs: impl Iterator<Item = &'a [u8]>) -> Result<Cow<'s, [u8]>, ScriptError> {
+        let mut code = Cow::Borrowed(self.script.get(self.code_start..).unwrap_or_default());
         for sig in sigs {
             let (cleaned, found) = find_and_delete(&code, sig);
             if found > 0 {
                 if self.flags.contains(Flags::CONST_SCRIPTCODE) {
                     return Err(ScriptError::SigFindAndDelete);
                 }
-                code = cleaned.into_owned();
+                code = Cow::Owned(cleaned.into_owned());
             }
         }
         Ok(code)

@@ -37,11 +37,13 @@ pub fn verify_script_traced<H: Host, O: StepObserver>(
 
     let mut stack = Stack::new();
     eval_script(&mut stack, &sig_script, flags, host, Phase::ScriptSig, observer)?;
-    let after_sig = if flags.contains(Flags::P2SH) { Some(stack.clone()) } else { None };
+    // Only a P2SH spend needs the stack as the unlocking script left it.
+    let p2sh = flags.contains(Flags::P2SH) && is_p2sh(script_pubkey);
+    let after_sig = if p2sh { Some(stack.clone()) } else { None };
     eval_script(&mut stack, &Script::decode(script_pubkey), flags, host, Phase::ScriptPubKey, observer)?;
     require_true(&stack)?;
 
-    if let Some(mut p2sh_stack) = after_sig.filter(|_| is_p2sh(script_pubkey)) {
+    if let Some(mut p2sh_stack) = after_sig {
         if !sig_script.is_push_only() {
             return Err(ScriptError::SigPushOnly);
         }

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::transaction::{Transaction, write_compact_size};
+use super::transaction::{Sink, Transaction, write_compact_size};
 use crate::opcode::Opcode;
 use crate::script::instructions;
 use crate::signature::{SIGHASH_ANYONECANPAY, SIGHASH_NONE, SIGHASH_SINGLE};
@@ -25,21 +25,21 @@ pub fn legacy_sighash(tx: &Transaction, input_index: usize, script_code: &[u8], 
         return SIGHASH_ONE;
     }
 
-    let mut buf = Vec::with_capacity(128 + script_code.len() + 48 * tx.inputs.len() + 40 * tx.outputs.len());
-    buf.extend_from_slice(&tx.version.to_le_bytes());
+    let mut hasher = Sha256::new();
+    hasher.put(&tx.version.to_le_bytes());
     let signed_inputs: Vec<usize> =
         if anyone_can_pay { vec![input_index] } else { (0..tx.inputs.len()).collect() };
-    write_compact_size(&mut buf, signed_inputs.len() as u64);
+    write_compact_size(&mut hasher, signed_inputs.len() as u64);
     for (i, input) in signed_inputs.iter().filter_map(|&i| tx.inputs.get(i).map(|input| (i, input))) {
-        buf.extend_from_slice(&input.prevout.txid);
-        buf.extend_from_slice(&input.prevout.vout.to_le_bytes());
+        hasher.put(&input.prevout.txid);
+        hasher.put(&input.prevout.vout.to_le_bytes());
         if i == input_index {
-            write_script_code(&mut buf, script_code);
+            write_script_code(&mut hasher, script_code);
         } else {
-            buf.push(0);
+            hasher.put(&[0]);
         }
         let sequence = if i != input_index && (none || single) { 0 } else { input.sequence };
-        buf.extend_from_slice(&sequence.to_le_bytes());
+        hasher.put(&sequence.to_le_bytes());
     }
     let output_count = if none {
         0
@@ -48,26 +48,26 @@ pub fn legacy_sighash(tx: &Transaction, input_index: usize, script_code: &[u8], 
     } else {
         tx.outputs.len()
     };
-    write_compact_size(&mut buf, output_count as u64);
+    write_compact_size(&mut hasher, output_count as u64);
     for (i, output) in tx.outputs.iter().take(output_count).enumerate() {
         if single && i != input_index {
-            buf.extend_from_slice(&(-1i64).to_le_bytes());
-            buf.push(0);
+            hasher.put(&(-1i64).to_le_bytes());
+            hasher.put(&[0]);
         } else {
-            buf.extend_from_slice(&output.value.to_le_bytes());
-            write_compact_size(&mut buf, output.script_pubkey.len() as u64);
-            buf.extend_from_slice(&output.script_pubkey);
+            hasher.put(&output.value.to_le_bytes());
+            write_compact_size(&mut hasher, output.script_pubkey.len() as u64);
+            hasher.put(&output.script_pubkey);
         }
     }
-    buf.extend_from_slice(&tx.lock_time.to_le_bytes());
-    buf.extend_from_slice(&hash_type.to_le_bytes());
-    Sha256::digest(Sha256::digest(&buf)).into()
+    hasher.put(&tx.lock_time.to_le_bytes());
+    hasher.put(&hash_type.to_le_bytes());
+    Sha256::digest(hasher.finalize()).into()
 }
 
 /// Writes the script code without its CODESEPARATORs, exactly as Core's serializer does:
 /// the length prefix counts every byte but the separators, and the bytes written stop where
 /// Core's script reader stops on a truncated push.
-fn write_script_code(buf: &mut Vec<u8>, script: &[u8]) {
+fn write_script_code(out: &mut impl Sink, script: &[u8]) {
     let mut separators = Vec::new();
     let mut reader_stop = script.len();
     for instruction in instructions(script) {
@@ -77,13 +77,13 @@ fn write_script_code(buf: &mut Vec<u8>, script: &[u8]) {
             Err(truncated) => reader_stop = truncated.stop,
         }
     }
-    write_compact_size(buf, (script.len() - separators.len()) as u64);
+    write_compact_size(out, (script.len() - separators.len()) as u64);
     let mut from = 0;
     for offset in separators {
-        buf.extend_from_slice(script.get(from..offset).unwrap_or_default());
+        out.put(script.get(from..offset).unwrap_or_default());
         from = offset + 1;
     }
     if from != script.len() {
-        buf.extend_from_slice(script.get(from..reader_stop).unwrap_or_default());
+        out.put(script.get(from..reader_stop).unwrap_or_default());
     }
 }

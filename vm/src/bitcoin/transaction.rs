@@ -288,21 +288,39 @@ impl Transaction {
     }
 }
 
+/// Where serialized bytes go: a buffer, or straight into a running hash.
+pub trait Sink {
+    /// Appends bytes.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        Digest::update(self, bytes);
+    }
+}
+
 /// Appends a CompactSize length.
-pub fn write_compact_size(out: &mut Vec<u8>, n: u64) {
+pub fn write_compact_size(out: &mut impl Sink, n: u64) {
     match n {
-        0..=0xfc => out.push(n as u8),
+        0..=0xfc => out.put(&[n as u8]),
         0xfd..=0xffff => {
-            out.push(0xfd);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
+            out.put(&[0xfd]);
+            out.put(&(n as u16).to_le_bytes());
         }
         0x1_0000..=0xffff_ffff => {
-            out.push(0xfe);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
+            out.put(&[0xfe]);
+            out.put(&(n as u32).to_le_bytes());
         }
         _ => {
-            out.push(0xff);
-            out.extend_from_slice(&n.to_le_bytes());
+            out.put(&[0xff]);
+            out.put(&n.to_le_bytes());
         }
     }
 }
