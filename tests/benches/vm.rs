@@ -60,7 +60,7 @@ fn bench_p2pkh(c: &mut Criterion) {
             verify_script(
                 black_box(&spend.script_sig),
                 black_box(&spend.script_pubkey),
-                Flags::ALL_SUPPORTED,
+                Flags::ALL_BITCOIN,
                 &checker,
             )
             .unwrap()

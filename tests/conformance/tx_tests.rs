@@ -25,7 +25,7 @@ fn scripts_pass(test: &TxTest, flags: Flags) -> bool {
 
 /// Each supported flag on its own.
 fn single_flags() -> impl Iterator<Item = Flags> {
-    Flags::ALL_SUPPORTED.iter()
+    Flags::ALL_BITCOIN.iter()
 }
 
 pub fn run_valid(dir: &Path) -> Result<Tally, String> {
@@ -34,7 +34,7 @@ pub fn run_valid(dir: &Path) -> Result<Tally, String> {
     let mut failures = Vec::new();
     for test in &tests {
         let excluded = Flags::parse(&test.flags_text).map_err(|e| format!("row {}: {e}", test.row))?;
-        let flags = Flags::ALL_SUPPORTED.difference(excluded);
+        let flags = Flags::ALL_BITCOIN.difference(excluded);
         let fail = |why: String| format!("row {} [excluded {}]: {why}", test.row, test.flags_text);
         if let Err(e) = test.tx.check() {
             failures.push(fail(format!("CheckTransaction failed: {e}")));

@@ -84,10 +84,10 @@ fn step_traces() {
     let spk = p2pkh();
     let sig = sign(&spk, &spk, 1);
     let script_sig = [push_bytes(&sig), push_bytes(&key(1).1)].concat();
-    insta::assert_snapshot!("trace_p2pkh", trace(&script_sig, &spk, Flags::ALL_SUPPORTED));
+    insta::assert_snapshot!("trace_p2pkh", trace(&script_sig, &spk, Flags::ALL_BITCOIN));
 
     let wrong_key = [push_bytes(&sig), push_bytes(&key(2).1)].concat();
-    insta::assert_snapshot!("trace_p2pkh_wrong_key", trace(&wrong_key, &spk, Flags::ALL_SUPPORTED));
+    insta::assert_snapshot!("trace_p2pkh_wrong_key", trace(&wrong_key, &spk, Flags::ALL_BITCOIN));
 
     let redeem = multisig_2_of_3();
     let spk = p2sh(&redeem);
@@ -98,7 +98,7 @@ fn step_traces() {
         push_bytes(&redeem),
     ]
     .concat();
-    insta::assert_snapshot!("trace_p2sh_multisig", trace(&script_sig, &spk, Flags::ALL_SUPPORTED));
+    insta::assert_snapshot!("trace_p2sh_multisig", trace(&script_sig, &spk, Flags::ALL_BITCOIN));
 
     let branches = assemble("IF 2 ELSE 3 TOALTSTACK 4 FROMALTSTACK ENDIF ADD 7 EQUAL").unwrap();
     insta::assert_snapshot!("trace_branches_taken", trace(&assemble("4 0").unwrap(), &branches, Flags::NONE));

@@ -172,7 +172,7 @@ pub fn script(len: usize) -> impl Strategy<Value = Vec<u8>> {
 /// Any set of the flags this VM implements.
 pub fn any_flags() -> impl Strategy<Value = Flags> {
     any::<u32>().prop_map(|bits| {
-        Flags::ALL_SUPPORTED
+        Flags::ALL_BITCOIN
             .iter()
             .enumerate()
             .filter(|(i, _)| bits & (1 << i) != 0)

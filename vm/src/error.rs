@@ -4,7 +4,8 @@ use thiserror::Error;
 
 use crate::num::NumError;
 
-/// Why a script failed. [`ScriptError::name`] gives Bitcoin Core's name for each failure.
+/// Why a script failed. [`ScriptError::name`] gives Bitcoin Core's name for each failure Core
+/// knows, and MedChain's own names for the medical opcodes' failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ScriptError {
@@ -104,6 +105,36 @@ pub enum ScriptError {
     /// A signature was found in the script code (CONST_SCRIPTCODE).
     #[error("signature found in the script code")]
     SigFindAndDelete,
+    /// An IF/NOTIF argument other than empty or `01` (MINIMAL_CONDITIONS).
+    #[error("IF argument must be empty or exactly 01")]
+    MinimalIf,
+    /// CHECKROLEVERIFY: the key does not hold the role.
+    #[error("the key does not hold the required role")]
+    MissingRole,
+    /// CHECKDEPOSITVERIFY: no key deposit addressed to the key.
+    #[error("the transaction carries no key deposit for the key")]
+    MissingKeyDeposit,
+    /// CHECKEMERGENCYVERIFY: not an emergency access with a justification.
+    #[error("not an emergency access with a justification")]
+    NotEmergency,
+    /// CHECKEMERGENCYVERIFY: the emergency access expires later than the policy allows.
+    #[error("emergency access expires later than the policy allows")]
+    EmergencyExpiry,
+    /// CHECKEXPIRYVERIFY: the access expires later than the policy allows.
+    #[error("access expires later than the policy allows")]
+    AccessExpiry,
+    /// CALLMODULEVERIFY: the module hash is not 32 bytes.
+    #[error("module hash must be 32 bytes")]
+    ModuleHashSize,
+    /// CALLMODULEVERIFY: the argument count is negative or above [`crate::limits::MAX_MODULE_ARGS`].
+    #[error("module argument count out of range")]
+    ModuleArgCount,
+    /// CALLMODULEVERIFY: the host cannot run policy modules.
+    #[error("policy module calls are not available")]
+    ModuleUnavailable,
+    /// CALLMODULEVERIFY: the module denied access, with its reason code.
+    #[error("policy module denied access (reason {0})")]
+    ModuleDenied(u32),
     /// A numeric operand is too long or not minimally encoded.
     #[error("bad numeric operand: {0}")]
     Number(NumError),
@@ -146,6 +177,16 @@ impl ScriptError {
             Self::OpCodeSeparator => "OP_CODESEPARATOR",
             Self::SigFindAndDelete => "SIG_FINDANDDELETE",
             Self::Number(_) => "UNKNOWN_ERROR",
+            Self::MinimalIf => "MINIMALIF",
+            Self::MissingRole => "MISSING_ROLE",
+            Self::MissingKeyDeposit => "MISSING_KEY_DEPOSIT",
+            Self::NotEmergency => "NOT_EMERGENCY",
+            Self::EmergencyExpiry => "EMERGENCY_EXPIRY",
+            Self::AccessExpiry => "ACCESS_EXPIRY",
+            Self::ModuleHashSize => "MODULE_HASH_SIZE",
+            Self::ModuleArgCount => "MODULE_ARG_COUNT",
+            Self::ModuleUnavailable => "MODULE_UNAVAILABLE",
+            Self::ModuleDenied(_) => "MODULE_DENIED",
         }
     }
 }

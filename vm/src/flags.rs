@@ -8,71 +8,90 @@ use thiserror::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Flags(u32);
 
-/// One row of the flag table: Core's name, its bit, whether this VM implements it.
+/// Where a flag comes from, and whether this VM runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A Bitcoin Core flag for legacy scripts: implemented.
+    Bitcoin,
+    /// A Bitcoin Core flag for witness or taproot scripts: refused.
+    Witness,
+    /// MedChain's own: implemented.
+    MedChain,
+}
+
+/// One row of the flag table: its name, its bit, where it comes from.
 struct FlagInfo {
     name: &'static str,
     bit: u32,
-    supported: bool,
+    origin: Origin,
 }
 
 macro_rules! flag_table {
-    ($( $(#[$doc:meta])* $konst:ident = $bit:literal, $name:literal, $supported:literal; )*) => {
+    ($( $(#[$doc:meta])* $konst:ident = $bit:literal, $name:literal, $origin:ident; )*) => {
         impl Flags {
             $( $(#[$doc])* pub const $konst: Flags = Flags(1 << $bit); )*
         }
         impl Flags {
-            /// Every flag this VM implements.
-            pub const ALL_SUPPORTED: Flags = Flags(0 $( | if $supported { 1 << $bit } else { 0 } )*);
+            /// Every Bitcoin Core flag for legacy scripts (the ones this VM implements, without
+            /// MedChain's own).
+            pub const ALL_BITCOIN: Flags =
+                Flags(0 $( | if matches!(Origin::$origin, Origin::Bitcoin) { 1 << $bit } else { 0 } )*);
         }
         const FLAG_TABLE: &[FlagInfo] = &[
-            $( FlagInfo { name: $name, bit: $bit, supported: $supported }, )*
+            $( FlagInfo { name: $name, bit: $bit, origin: Origin::$origin }, )*
         ];
     };
 }
 
 flag_table! {
     /// Evaluate pay-to-script-hash redeem scripts (BIP 16).
-    P2SH = 0, "P2SH", true;
+    P2SH = 0, "P2SH", Bitcoin;
     /// Strict signature and public key encodings, defined hash types.
-    STRICTENC = 1, "STRICTENC", true;
+    STRICTENC = 1, "STRICTENC", Bitcoin;
     /// Strict DER signatures (BIP 66).
-    DERSIG = 2, "DERSIG", true;
+    DERSIG = 2, "DERSIG", Bitcoin;
     /// Signatures must use the low S value.
-    LOW_S = 3, "LOW_S", true;
+    LOW_S = 3, "LOW_S", Bitcoin;
     /// CHECKMULTISIG's extra item must be empty (BIP 147).
-    NULLDUMMY = 4, "NULLDUMMY", true;
+    NULLDUMMY = 4, "NULLDUMMY", Bitcoin;
     /// Unlocking scripts must be push-only.
-    SIGPUSHONLY = 5, "SIGPUSHONLY", true;
+    SIGPUSHONLY = 5, "SIGPUSHONLY", Bitcoin;
     /// Pushes and numeric operands must be minimally encoded.
-    MINIMALDATA = 6, "MINIMALDATA", true;
+    MINIMALDATA = 6, "MINIMALDATA", Bitcoin;
     /// Executing an upgradable NOP fails.
-    DISCOURAGE_UPGRADABLE_NOPS = 7, "DISCOURAGE_UPGRADABLE_NOPS", true;
+    DISCOURAGE_UPGRADABLE_NOPS = 7, "DISCOURAGE_UPGRADABLE_NOPS", Bitcoin;
     /// Exactly one item must remain after evaluation (implies P2SH).
-    CLEANSTACK = 8, "CLEANSTACK", true;
+    CLEANSTACK = 8, "CLEANSTACK", Bitcoin;
     /// OP_CHECKLOCKTIMEVERIFY (BIP 65).
-    CHECKLOCKTIMEVERIFY = 9, "CHECKLOCKTIMEVERIFY", true;
+    CHECKLOCKTIMEVERIFY = 9, "CHECKLOCKTIMEVERIFY", Bitcoin;
     /// OP_CHECKSEQUENCEVERIFY (BIP 112).
-    CHECKSEQUENCEVERIFY = 10, "CHECKSEQUENCEVERIFY", true;
+    CHECKSEQUENCEVERIFY = 10, "CHECKSEQUENCEVERIFY", Bitcoin;
     /// Segregated witness (not supported: witness is out of scope).
-    WITNESS = 11, "WITNESS", false;
+    WITNESS = 11, "WITNESS", Witness;
     /// Discourage unknown witness versions (not supported).
-    DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM = 12, "DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM", false;
+    DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM = 12, "DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM", Witness;
     /// Minimal IF arguments in witness scripts (not supported).
-    MINIMALIF = 13, "MINIMALIF", false;
+    MINIMALIF = 13, "MINIMALIF", Witness;
     /// A failed signature check must have an empty signature.
-    NULLFAIL = 14, "NULLFAIL", true;
+    NULLFAIL = 14, "NULLFAIL", Bitcoin;
     /// Compressed keys only in witness scripts (not supported).
-    WITNESS_PUBKEYTYPE = 15, "WITNESS_PUBKEYTYPE", false;
+    WITNESS_PUBKEYTYPE = 15, "WITNESS_PUBKEYTYPE", Witness;
     /// OP_CODESEPARATOR and FindAndDelete matches fail in legacy scripts.
-    CONST_SCRIPTCODE = 16, "CONST_SCRIPTCODE", true;
+    CONST_SCRIPTCODE = 16, "CONST_SCRIPTCODE", Bitcoin;
     /// Taproot (not supported).
-    TAPROOT = 17, "TAPROOT", false;
+    TAPROOT = 17, "TAPROOT", Witness;
     /// Discourage unknown taproot leaf versions (not supported).
-    DISCOURAGE_UPGRADABLE_TAPROOT_VERSION = 18, "DISCOURAGE_UPGRADABLE_TAPROOT_VERSION", false;
+    DISCOURAGE_UPGRADABLE_TAPROOT_VERSION = 18, "DISCOURAGE_UPGRADABLE_TAPROOT_VERSION", Witness;
     /// Discourage OP_SUCCESSx (not supported).
-    DISCOURAGE_OP_SUCCESS = 19, "DISCOURAGE_OP_SUCCESS", false;
+    DISCOURAGE_OP_SUCCESS = 19, "DISCOURAGE_OP_SUCCESS", Witness;
     /// Discourage unknown public key types in tapscript (not supported).
-    DISCOURAGE_UPGRADABLE_PUBKEYTYPE = 20, "DISCOURAGE_UPGRADABLE_PUBKEYTYPE", false;
+    DISCOURAGE_UPGRADABLE_PUBKEYTYPE = 20, "DISCOURAGE_UPGRADABLE_PUBKEYTYPE", Witness;
+    /// MedChain: the medical opcodes in the NOP4..NOP8 slots (role, key deposit, emergency,
+    /// module call, expiry checks). Without it they stay NOPs.
+    MEDICAL = 24, "MEDICAL", MedChain;
+    /// MedChain: the argument of IF/NOTIF must be empty or exactly `01` (error `MINIMALIF`),
+    /// so a third party cannot swap one true value for another.
+    MINIMAL_CONDITIONS = 25, "MINIMAL_CONDITIONS", MedChain;
 }
 
 /// Why a flag list could not be parsed.
@@ -89,6 +108,9 @@ pub enum FlagsError {
 impl Flags {
     /// No flags.
     pub const NONE: Flags = Flags(0);
+
+    /// The flags MedChain's chain validates with: every Bitcoin legacy flag and MedChain's own.
+    pub const MEDCHAIN: Flags = Flags(Self::ALL_BITCOIN.0 | Self::MEDICAL.0 | Self::MINIMAL_CONDITIONS.0);
 
     /// The flags Bitcoin enforces by consensus among those this VM implements.
     pub const CONSENSUS: Flags = Flags(
@@ -139,7 +161,7 @@ impl Flags {
                 .iter()
                 .find(|info| info.name == name)
                 .ok_or_else(|| FlagsError::Unknown(name.to_owned()))?;
-            if !info.supported {
+            if info.origin == Origin::Witness {
                 return Err(FlagsError::Unsupported(name.to_owned()));
             }
             flags.0 |= 1 << info.bit;
@@ -193,8 +215,13 @@ mod tests {
     }
 
     #[test]
-    fn all_supported_has_the_thirteen_legacy_flags() {
-        assert_eq!(Flags::ALL_SUPPORTED.names().count(), 13);
-        assert!(!Flags::ALL_SUPPORTED.contains(Flags::WITNESS));
+    fn all_bitcoin_has_the_thirteen_legacy_flags() {
+        assert_eq!(Flags::ALL_BITCOIN.names().count(), 13);
+        assert!(!Flags::ALL_BITCOIN.contains(Flags::WITNESS));
+        assert!(!Flags::ALL_BITCOIN.contains(Flags::MEDICAL));
+        assert_eq!(
+            Flags::parse("MEDICAL,MINIMAL_CONDITIONS"),
+            Ok(Flags::MEDICAL | Flags::MINIMAL_CONDITIONS)
+        );
     }
 }

@@ -14,6 +14,56 @@ pub trait Host {
     /// Whether this input's sequence satisfies CHECKSEQUENCEVERIFY's non-negative operand
     /// (whose disable bit is clear).
     fn check_sequence(&self, sequence: i64) -> bool;
+
+    /// CHECKROLEVERIFY: whether `pubkey` holds `role` in chain state at the transaction's
+    /// height. A host without chain state answers no.
+    fn check_role(&self, _pubkey: &[u8], _role: i64) -> bool {
+        false
+    }
+
+    /// CHECKDEPOSITVERIFY: whether the transaction carries a key deposit addressed to `pubkey`.
+    fn check_key_deposit(&self, _pubkey: &[u8]) -> bool {
+        false
+    }
+
+    /// CHECKEMERGENCYVERIFY: whether the transaction is an emergency access with a
+    /// justification whose access expires at most `max_blocks` after its height.
+    fn check_emergency(&self, _max_blocks: i64) -> EmergencyCheck {
+        EmergencyCheck::NotEmergency
+    }
+
+    /// CHECKEXPIRYVERIFY: whether the transaction's access expires at or before `bound`, both
+    /// heights or both times (as lock times are compared).
+    fn check_expiry(&self, _bound: i64) -> bool {
+        false
+    }
+
+    /// CALLMODULEVERIFY: runs the wasm policy module with this hash on `args` (bottom first).
+    fn call_module(&self, _module_hash: &[u8], _args: &[Vec<u8>]) -> ModuleVerdict {
+        ModuleVerdict::Unavailable
+    }
+}
+
+/// The answer to an emergency check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmergencyCheck {
+    /// An emergency access with a justification, expiring within the bound.
+    Granted,
+    /// Not marked as an emergency access, or without a justification.
+    NotEmergency,
+    /// An emergency access whose expiry lies beyond the policy's bound.
+    ExpiryTooFar,
+}
+
+/// What a policy module decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleVerdict {
+    /// Access allowed: the script goes on.
+    Allow,
+    /// Access denied, with the module's reason code.
+    Deny(u32),
+    /// The host cannot run policy modules (or does not know this one).
+    Unavailable,
 }
 
 /// A host with no transaction: every signature, lock time and sequence check fails.

@@ -8,10 +8,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ScriptError;
 use crate::flags::Flags;
-use crate::host::Host;
+use crate::host::{EmergencyCheck, Host, ModuleVerdict};
 use crate::limits::{
-    MAX_LOCKTIME_NUM_SIZE, MAX_NUM_SIZE, MAX_OPS_PER_SCRIPT, MAX_PUBKEYS_PER_MULTISIG,
-    MAX_SCRIPT_ELEMENT_SIZE, MAX_SCRIPT_SIZE, MAX_STACK_SIZE, SEQUENCE_LOCKTIME_DISABLE_FLAG,
+    MAX_LOCKTIME_NUM_SIZE, MAX_MODULE_ARGS, MAX_NUM_SIZE, MAX_OPS_PER_SCRIPT, MAX_PUBKEYS_PER_MULTISIG,
+    MAX_SCRIPT_ELEMENT_SIZE, MAX_SCRIPT_SIZE, MAX_STACK_SIZE, MODULE_HASH_SIZE,
+    SEQUENCE_LOCKTIME_DISABLE_FLAG,
 };
 use crate::num::{cast_to_bool, decode_num, encode_num};
 use crate::opcode::Opcode;
@@ -177,6 +178,9 @@ impl<'s, H: Host> Machine<'s, '_, H> {
                 let mut value = false;
                 if executing {
                     let top = self.stack.pop().ok_or(ScriptError::UnbalancedConditional)?;
+                    if self.flags.contains(Flags::MINIMAL_CONDITIONS) && !matches!(top.as_slice(), [] | [1]) {
+                        return Err(ScriptError::MinimalIf);
+                    }
                     value = cast_to_bool(&top) != (opcode == Opcode::NOTIF);
                 }
                 self.push_condition(value);
@@ -205,12 +209,21 @@ impl<'s, H: Host> Machine<'s, '_, H> {
             }
             Opcode::RETURN => return Err(ScriptError::OpReturn),
             Opcode::CHECKLOCKTIMEVERIFY | Opcode::CHECKSEQUENCEVERIFY => self.lock_time(opcode)?,
+            Opcode::CHECKROLEVERIFY
+            | Opcode::CHECKDEPOSITVERIFY
+            | Opcode::CHECKEMERGENCYVERIFY
+            | Opcode::CALLMODULEVERIFY
+            | Opcode::CHECKEXPIRYVERIFY
+                if self.flags.contains(Flags::MEDICAL) =>
+            {
+                self.medical(opcode)?
+            }
             Opcode::NOP1
-            | Opcode::NOP4
-            | Opcode::NOP5
-            | Opcode::NOP6
-            | Opcode::NOP7
-            | Opcode::NOP8
+            | Opcode::CHECKROLEVERIFY
+            | Opcode::CHECKDEPOSITVERIFY
+            | Opcode::CHECKEMERGENCYVERIFY
+            | Opcode::CALLMODULEVERIFY
+            | Opcode::CHECKEXPIRYVERIFY
             | Opcode::NOP9
             | Opcode::NOP10 => {
                 if self.flags.contains(Flags::DISCOURAGE_UPGRADABLE_NOPS) {
@@ -422,6 +435,63 @@ impl<'s, H: Host> Machine<'s, '_, H> {
             operand & SEQUENCE_LOCKTIME_DISABLE_FLAG != 0 || self.host.check_sequence(operand)
         };
         if satisfied { Ok(()) } else { Err(ScriptError::UnsatisfiedLocktime) }
+    }
+
+    /// The medical opcodes (MEDICAL flag): VERIFY-style checks that read their operands,
+    /// leave the stack as it is, and ask the host.
+    fn medical(&mut self, opcode: Opcode) -> Result<(), ScriptError> {
+        let minimal = self.flags.contains(Flags::MINIMALDATA);
+        let bound = |item: &[u8]| -> Result<i64, ScriptError> {
+            let value = decode_num(item, minimal, MAX_LOCKTIME_NUM_SIZE)?;
+            if value < 0 { Err(ScriptError::NegativeLocktime) } else { Ok(value) }
+        };
+        match opcode {
+            Opcode::CHECKROLEVERIFY => {
+                self.need(2)?;
+                let role = self.num(0)?;
+                if !self.host.check_role(self.top(1)?, role) {
+                    return Err(ScriptError::MissingRole);
+                }
+            }
+            Opcode::CHECKDEPOSITVERIFY => {
+                if !self.host.check_key_deposit(self.top(0)?) {
+                    return Err(ScriptError::MissingKeyDeposit);
+                }
+            }
+            Opcode::CHECKEMERGENCYVERIFY => match self.host.check_emergency(bound(self.top(0)?)?) {
+                EmergencyCheck::Granted => {}
+                EmergencyCheck::NotEmergency => return Err(ScriptError::NotEmergency),
+                EmergencyCheck::ExpiryTooFar => return Err(ScriptError::EmergencyExpiry),
+            },
+            Opcode::CHECKEXPIRYVERIFY => {
+                if !self.host.check_expiry(bound(self.top(0)?)?) {
+                    return Err(ScriptError::AccessExpiry);
+                }
+            }
+            _ => self.call_module()?,
+        }
+        Ok(())
+    }
+
+    /// CALLMODULEVERIFY: `args.. n hash`, hash on top.
+    fn call_module(&mut self) -> Result<(), ScriptError> {
+        self.need(2)?;
+        let hash = self.top(0)?;
+        if hash.len() != MODULE_HASH_SIZE {
+            return Err(ScriptError::ModuleHashSize);
+        }
+        let count = usize::try_from(self.num(1)?)
+            .ok()
+            .filter(|&n| n <= MAX_MODULE_ARGS)
+            .ok_or(ScriptError::ModuleArgCount)?;
+        self.need(count + 2)?;
+        let first = self.stack.len() - count - 2;
+        let args = self.stack.get(first..first + count).ok_or(ScriptError::InvalidStackOperation)?;
+        match self.host.call_module(hash, args) {
+            ModuleVerdict::Allow => Ok(()),
+            ModuleVerdict::Deny(reason) => Err(ScriptError::ModuleDenied(reason)),
+            ModuleVerdict::Unavailable => Err(ScriptError::ModuleUnavailable),
+        }
     }
 
     /// The script code signatures commit to, with every push of each signature removed.

@@ -4,7 +4,7 @@
 //! ```
 //! use medchain_vm::{Flags, NoTransaction, verify_script};
 //! // scriptSig `2 3`, scriptPubKey `ADD 5 EQUAL`.
-//! let result = verify_script(&[0x52, 0x53], &[0x93, 0x55, 0x87], Flags::ALL_SUPPORTED, &NoTransaction);
+//! let result = verify_script(&[0x52, 0x53], &[0x93, 0x55, 0x87], Flags::ALL_BITCOIN, &NoTransaction);
 //! assert_eq!(result, Ok(()));
 //! ```
 
@@ -23,7 +23,7 @@ pub mod verify;
 
 pub use error::ScriptError;
 pub use flags::{Flags, FlagsError};
-pub use host::{Host, NoTransaction};
+pub use host::{EmergencyCheck, Host, ModuleVerdict, NoTransaction};
 pub use interpreter::{Stack, eval_script};
 pub use opcode::{OPCODE_TABLE, OpClass, OpInfo, Opcode};
 pub use script::{Instruction, Script};

@@ -35,3 +35,9 @@ pub const SEQUENCE_LOCKTIME_TYPE_FLAG: i64 = 1 << 22;
 
 /// Sequence bits that hold the relative lock time value (BIP 68).
 pub const SEQUENCE_LOCKTIME_MASK: i64 = 0x0000_ffff;
+
+/// Most arguments a script may pass to a wasm policy module (`MODULE_ARG_COUNT`).
+pub const MAX_MODULE_ARGS: usize = 16;
+
+/// Length of a policy module's hash (SHA-256 of its bytes).
+pub const MODULE_HASH_SIZE: usize = 32;

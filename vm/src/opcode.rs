@@ -28,6 +28,8 @@ pub enum OpClass {
     Disabled,
     /// Fails when executed.
     Reserved,
+    /// A MedChain medical check in an upgradable NOP slot: a NOP unless the MEDICAL flag is set.
+    Medical,
 }
 
 /// A row of the opcode table.
@@ -146,14 +148,18 @@ opcode_table! {
     NOP1 = 0xb0, "NOP1", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
     CHECKLOCKTIMEVERIFY = 0xb1, "CHECKLOCKTIMEVERIFY", Control, "t -- t : fail unless the transaction's lock time has reached t (BIP 65); a NOP without its flag.";
     CHECKSEQUENCEVERIFY = 0xb2, "CHECKSEQUENCEVERIFY", Control, "d -- d : fail unless the input's relative lock time has reached d (BIP 112); a NOP without its flag.";
-    NOP4 = 0xb3, "NOP4", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
-    NOP5 = 0xb4, "NOP5", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
-    NOP6 = 0xb5, "NOP6", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
-    NOP7 = 0xb6, "NOP7", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
-    NOP8 = 0xb7, "NOP8", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
+    CHECKROLEVERIFY = 0xb3, "CHECKROLEVERIFY", Medical, "key role -- key role : fail with MISSING_ROLE unless key holds role (a number) in chain state at the transaction's height. Bitcoin's NOP4.";
+    CHECKDEPOSITVERIFY = 0xb4, "CHECKDEPOSITVERIFY", Medical, "key -- key : fail with MISSING_KEY_DEPOSIT unless the transaction carries a key deposit addressed to key. Bitcoin's NOP5.";
+    CHECKEMERGENCYVERIFY = 0xb5, "CHECKEMERGENCYVERIFY", Medical, "n -- n : fail with NOT_EMERGENCY unless the transaction is an emergency access with a justification, or EMERGENCY_EXPIRY unless its access expires within n blocks. Bitcoin's NOP6.";
+    CALLMODULEVERIFY = 0xb6, "CALLMODULEVERIFY", Medical, "args.. n hash -- args.. n hash : run the wasm policy module with this 32-byte hash on the n arguments; deny fails with MODULE_DENIED, no module runtime with MODULE_UNAVAILABLE. Bitcoin's NOP7.";
+    CHECKEXPIRYVERIFY = 0xb7, "CHECKEXPIRYVERIFY", Medical, "t -- t : fail with ACCESS_EXPIRY unless the transaction's access expires at or before t (a height, or a time from 500,000,000 on). Bitcoin's NOP8.";
     NOP9 = 0xb8, "NOP9", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
     NOP10 = 0xb9, "NOP10", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
 }
+
+/// Bitcoin's names for the upgradable NOP slots that hold MedChain's medical opcodes.
+pub const BITCOIN_SLOT_NAMES: &[(&str, u8)] =
+    &[("NOP4", 0xb3), ("NOP5", 0xb4), ("NOP6", 0xb5), ("NOP7", 0xb6), ("NOP8", 0xb7)];
 
 impl Opcode {
     /// The table row of this opcode: the named row, or a generated row for direct pushes,
@@ -207,10 +213,14 @@ impl Opcode {
         }
     }
 
-    /// Looks up a named opcode by its assembler name, with or without `OP_`.
-    /// Push opcodes and small numbers are not names: write them as numbers or data.
+    /// Looks up a named opcode by its assembler name, with or without `OP_`. Bitcoin's names
+    /// of the medical slots (`NOP4`..`NOP8`) are accepted too. Push opcodes and small numbers
+    /// are not names: write them as numbers or data.
     pub fn from_name(name: &str) -> Option<Opcode> {
         let bare = name.strip_prefix("OP_").unwrap_or(name);
+        if let Some(&(_, code)) = BITCOIN_SLOT_NAMES.iter().find(|(alias, _)| *alias == bare) {
+            return Some(Opcode(code));
+        }
         OPCODE_TABLE
             .iter()
             .find(|info| info.name == bare && !matches!(info.class, OpClass::Push | OpClass::Constant))
@@ -251,6 +261,9 @@ mod tests {
         assert_eq!(Opcode::from_name("PUSHDATA1"), None);
         assert_eq!(Opcode::from_name("0"), None);
         assert_eq!(Opcode::from_name("RESERVED"), Some(Opcode::RESERVED));
+        assert_eq!(Opcode::from_name("NOP4"), Some(Opcode::CHECKROLEVERIFY));
+        assert_eq!(Opcode::from_name("OP_NOP8"), Some(Opcode::CHECKEXPIRYVERIFY));
+        assert_eq!(Opcode(0xb6).name(), Some("CALLMODULEVERIFY"));
     }
 
     #[test]

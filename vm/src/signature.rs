@@ -135,7 +135,7 @@ mod tests {
         let bad = [0x30, 0x01, 0x01];
         assert_eq!(check_signature_encoding(&bad, Flags::NONE), Ok(()));
         assert_eq!(check_signature_encoding(&bad, Flags::DERSIG), Err(ScriptError::SigDer));
-        assert_eq!(check_signature_encoding(&[], Flags::ALL_SUPPORTED), Ok(()));
+        assert_eq!(check_signature_encoding(&[], Flags::ALL_BITCOIN), Ok(()));
         let mut undefined = der(&[1], &[1]);
         *undefined.last_mut().unwrap() = 0x21;
         assert_eq!(check_signature_encoding(&undefined, Flags::STRICTENC), Err(ScriptError::SigHashtype));
