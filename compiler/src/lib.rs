@@ -2,5 +2,6 @@
 //! plus `<hex>` pushes) and its inverse, the disassembler.
 
 pub mod asm;
+pub mod medscript;
 
 pub use asm::{AsmError, AsmErrorKind, assemble, disassemble, listing};

@@ -4,7 +4,9 @@
 
 use std::io::{self, BufRead, Write};
 
+use medchain_vm::bitcoin::transaction::MAX_TX_SIZE;
 use medchain_vm::bitcoin::{DecodeError, Transaction, TransactionChecker};
+use medchain_vm::script::{instructions, is_p2sh, is_witness_program};
 use medchain_vm::{Flags, FlagsError, verify_script};
 use serde::{Deserialize, Serialize};
 
@@ -65,10 +67,21 @@ fn check(request: &Request) -> Result<Response, String> {
         FlagsError::Unknown(_) => e.to_string(),
         FlagsError::Unsupported(_) => format!("{e}; only legacy flags are accepted"),
     })?;
+    if let Some(own) = flags.difference(Flags::ALL_BITCOIN).names().next() {
+        return Err(format!(
+            "verification flag `{own}` is MedChain's own; this entry point takes Bitcoin Core's flags"
+        ));
+    }
     if !(0..=MAX_AMOUNT).contains(&request.amount) {
         return Err(format!("amount {} is outside 0..={MAX_AMOUNT}", request.amount));
     }
     let tx_bytes = hex::decode(&request.tx).map_err(|e| format!("tx is not hex: {e}"))?;
+    if tx_bytes.len() > MAX_TX_SIZE {
+        return Err(format!(
+            "tx is {} bytes, more than the {MAX_TX_SIZE} a transaction may have",
+            tx_bytes.len()
+        ));
+    }
     let tx = Transaction::decode(&tx_bytes).map_err(|e| match e {
         DecodeError::WitnessSerialization => "witness-serialized transactions are not supported".to_owned(),
         other => format!("tx does not decode: {other}"),
@@ -78,10 +91,25 @@ fn check(request: &Request) -> Result<Response, String> {
     let input = usize::try_from(request.input).unwrap_or(usize::MAX);
     let checker = TransactionChecker::new(&tx, input).map_err(|e| e.to_string())?;
     let script_sig = tx.inputs.get(input).map(|i| i.script_sig.as_slice()).unwrap_or_default();
+    if flags.contains(Flags::CLEANSTACK) && spends_witness_program(script_sig, &script_pubkey) {
+        // Core runs CLEANSTACK only together with WITNESS, and would validate the program.
+        return Err("CLEANSTACK implies witness validation, and this output is a witness program".into());
+    }
     Ok(match verify_script(script_sig, &script_pubkey, flags, &checker) {
         Ok(()) => Response { ok: true, error: None, detail: None },
         Err(e) => Response { ok: false, error: Some(e.name().into()), detail: None },
     })
+}
+
+/// Whether the spend is of a witness program, bare or wrapped in P2SH (the scriptSig's last
+/// push is the redeem script).
+fn spends_witness_program(script_sig: &[u8], script_pubkey: &[u8]) -> bool {
+    if is_witness_program(script_pubkey) {
+        return true;
+    }
+    let last_push = instructions(script_sig).filter_map(Result::ok).last().map(|i| i.data);
+    is_p2sh(script_pubkey)
+        && last_push.and_then(|range| script_sig.get(range)).is_some_and(is_witness_program)
 }
 
 /// Reads requests from `input` until it ends and writes one response line per request line.
@@ -173,6 +201,11 @@ mod tests {
                 .to_owned(),
             format!("{{\"tx\":\"{TX}00\",\"input\":0,\"script_pubkey\":\"\",\"amount\":0,\"flags\":\"\"}}"),
             format!("{{\"tx\":\"{TX}\",\"input\":0,\"script_pubkey\":\"\",\"extra\":1}}"),
+            format!("{{\"tx\":\"{TX}\",\"input\":0,\"script_pubkey\":\"\",\"flags\":\"MEDICAL\"}}"),
+            format!(
+                "{{\"tx\":\"{TX}\",\"input\":0,\"script_pubkey\":\"51020101\",\"flags\":\"CLEANSTACK\"}}"
+            ),
+            format!("{{\"tx\":\"{TX}\",\"input\":0,\"script_pubkey\":\"\",\"flags\":\" P2SH\"}}"),
         ];
         let output = answer(&(cases.join("\n") + "\n"));
         let lines: Vec<&str> = output.lines().collect();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use medchain_compiler::assemble;
 use medchain_vm::Flags;
 use medchain_vm::bitcoin::{OutPoint, Transaction};
+use medchain_vm::script::is_witness_program;
 use serde_json::Value;
 
 /// The environment variable naming the folder of Core's vectors.
@@ -40,18 +41,6 @@ pub fn read_rows(dir: &std::path::Path, file: &str) -> Result<Vec<Value>, String
 /// Whether a flag string names a witness or taproot flag (Core's names; unknown names are not).
 pub fn has_witness_flag(flags: &str) -> bool {
     matches!(Flags::parse(flags), Err(medchain_vm::FlagsError::Unsupported(_)))
-}
-
-/// Whether a script is a witness program: a version opcode and one direct push of 2..40 bytes.
-pub fn is_witness_program(script: &[u8]) -> bool {
-    match script {
-        [version, len, program @ ..] => {
-            (*version == 0 || (0x51..=0x60).contains(version))
-                && usize::from(*len) == program.len()
-                && (2..=40).contains(&program.len())
-        }
-        _ => false,
-    }
 }
 
 /// One legacy row of `script_tests.json`.

@@ -156,7 +156,7 @@ impl Flags {
     /// Witness and taproot flags are refused with [`FlagsError::Unsupported`].
     pub fn parse(text: &str) -> Result<Flags, FlagsError> {
         let mut flags = Flags::NONE;
-        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "NONE") {
+        for name in text.split(',').filter(|n| !n.is_empty() && *n != "NONE") {
             let info = FLAG_TABLE
                 .iter()
                 .find(|info| info.name == name)

@@ -23,9 +23,26 @@ use crate::trace::{Phase, Step, StepObserver};
 /// A stack of byte strings, bottom first.
 pub type Stack = Vec<Vec<u8>>;
 
-/// Runs `script` on `stack` (Core's `EvalScript` for legacy scripts). The alt stack and the
-/// condition stack start empty; the main stack is left as the script leaves it.
+/// Runs the script `bytes` on `stack` (Core's `EvalScript` for legacy scripts): checks its
+/// size, decodes it once and runs the instructions. The alt stack and the condition stack
+/// start empty; the main stack is left as the script leaves it.
 pub fn eval_script<H: Host, O: StepObserver>(
+    stack: &mut Stack,
+    bytes: &[u8],
+    flags: Flags,
+    host: &H,
+    phase: Phase,
+    observer: &mut O,
+) -> Result<(), ScriptError> {
+    if bytes.len() > MAX_SCRIPT_SIZE {
+        return Err(ScriptError::ScriptSize);
+    }
+    eval_decoded(stack, &Script::decode(bytes), flags, host, phase, observer)
+}
+
+/// Runs an already decoded script (for callers that cache decoded scripts). Checks the size
+/// limit as [`eval_script`] does.
+pub fn eval_decoded<H: Host, O: StepObserver>(
     stack: &mut Stack,
     script: &Script<'_>,
     flags: Flags,

@@ -24,7 +24,7 @@ pub mod verify;
 pub use error::ScriptError;
 pub use flags::{Flags, FlagsError};
 pub use host::{EmergencyCheck, Host, ModuleVerdict, NoTransaction};
-pub use interpreter::{Stack, eval_script};
+pub use interpreter::{Stack, eval_decoded, eval_script};
 pub use opcode::{OPCODE_TABLE, OpClass, OpInfo, Opcode};
 pub use script::{Instruction, Script};
 pub use trace::{NoTrace, Phase, Step, StepObserver};

@@ -83,6 +83,24 @@ impl<'a> Script<'a> {
     }
 }
 
+/// [`Script::is_push_only`] on raw bytes, without decoding them into a list.
+pub fn is_push_only(bytes: &[u8]) -> bool {
+    instructions(bytes).all(|i| i.is_ok_and(|i| !i.opcode.counts_as_op()))
+}
+
+/// Whether `bytes` is a witness program: a version opcode (OP_0, OP_1..OP_16) and one direct
+/// push of 2..40 bytes (BIP 141). This VM runs such scripts as plain scripts.
+pub fn is_witness_program(bytes: &[u8]) -> bool {
+    match bytes {
+        [version, len, program @ ..] => {
+            (*version == 0 || (0x51..=0x60).contains(version))
+                && usize::from(*len) == program.len()
+                && (2..=40).contains(&program.len())
+        }
+        _ => false,
+    }
+}
+
 /// Iterates over the instructions of raw script bytes, stopping at a truncated push.
 pub fn instructions(bytes: &[u8]) -> impl Iterator<Item = Result<Instruction, TruncatedPush>> + '_ {
     Reader { bytes, pos: 0 }
@@ -179,6 +197,11 @@ mod tests {
     fn push_only_counts_reserved_as_push() {
         assert!(Script::decode(&[0x00, 0x50, 0x60]).is_push_only());
         assert!(!Script::decode(&[0x61]).is_push_only());
+        assert!(is_push_only(&[0x00, 0x50, 0x01, 0x07]));
+        assert!(!is_push_only(&[0x00, 0x4c]));
+        assert!(is_witness_program(&[0x00, 0x02, 1, 2]));
+        assert!(!is_witness_program(&[0x00, 0x01, 1]));
+        assert!(!is_witness_program(&[0x61, 0x02, 1, 2]));
         assert!(is_p2sh(&[&[0xa9, 0x14][..], &[0; 20], &[0x87]].concat()));
     }
 }

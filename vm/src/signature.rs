@@ -84,16 +84,21 @@ pub fn check_pubkey_encoding(pubkey: &[u8], flags: Flags) -> Result<(), ScriptEr
     Ok(())
 }
 
+/// Whether a key's length matches its prefix (02/03: 33 bytes; 04/06/07: 65), Core's
+/// `CPubKey::IsValid`; checked before any hashing.
+pub fn has_valid_key_length(pubkey: &[u8]) -> bool {
+    match pubkey.first() {
+        Some(0x02 | 0x03) => pubkey.len() == 33,
+        Some(0x04 | 0x06 | 0x07) => pubkey.len() == 65,
+        _ => false,
+    }
+}
+
 /// Verifies an ECDSA signature (DER, without hash type) over a 32-byte digest exactly as
 /// Bitcoin Core does: the key's length must match its prefix (02/03: 33; 04/06/07: 65),
 /// the signature is parsed leniently, and a high S is normalized before verifying.
 pub fn verify_ecdsa(der: &[u8], pubkey: &[u8], digest: &[u8; 32]) -> bool {
-    let expected_len = match pubkey.first() {
-        Some(0x02 | 0x03) => 33,
-        Some(0x04 | 0x06 | 0x07) => 65,
-        _ => return false,
-    };
-    if pubkey.len() != expected_len {
+    if !has_valid_key_length(pubkey) {
         return false;
     }
     let Ok(key) = PublicKey::from_slice(pubkey) else {

@@ -6,7 +6,7 @@ use crate::flags::Flags;
 use crate::host::Host;
 use crate::interpreter::{Stack, eval_script};
 use crate::num::cast_to_bool;
-use crate::script::{Script, is_p2sh};
+use crate::script::{is_p2sh, is_push_only};
 use crate::trace::{NoTrace, Phase, StepObserver};
 
 /// Verifies that `script_sig` unlocks `script_pubkey` under `flags`, asking `host` about the
@@ -30,25 +30,24 @@ pub fn verify_script_traced<H: Host, O: StepObserver>(
     observer: &mut O,
 ) -> Result<Stack, ScriptError> {
     let flags = if flags.contains(Flags::CLEANSTACK) { flags.union(Flags::P2SH) } else { flags };
-    let sig_script = Script::decode(script_sig);
-    if flags.contains(Flags::SIGPUSHONLY) && !sig_script.is_push_only() {
+    if flags.contains(Flags::SIGPUSHONLY) && !is_push_only(script_sig) {
         return Err(ScriptError::SigPushOnly);
     }
 
     let mut stack = Stack::new();
-    eval_script(&mut stack, &sig_script, flags, host, Phase::ScriptSig, observer)?;
+    eval_script(&mut stack, script_sig, flags, host, Phase::ScriptSig, observer)?;
     // Only a P2SH spend needs the stack as the unlocking script left it.
     let p2sh = flags.contains(Flags::P2SH) && is_p2sh(script_pubkey);
     let after_sig = if p2sh { Some(stack.clone()) } else { None };
-    eval_script(&mut stack, &Script::decode(script_pubkey), flags, host, Phase::ScriptPubKey, observer)?;
+    eval_script(&mut stack, script_pubkey, flags, host, Phase::ScriptPubKey, observer)?;
     require_true(&stack)?;
 
     if let Some(mut p2sh_stack) = after_sig {
-        if !sig_script.is_push_only() {
+        if !is_push_only(script_sig) {
             return Err(ScriptError::SigPushOnly);
         }
         let redeem = p2sh_stack.pop().ok_or(ScriptError::EvalFalse)?;
-        eval_script(&mut p2sh_stack, &Script::decode(&redeem), flags, host, Phase::RedeemScript, observer)?;
+        eval_script(&mut p2sh_stack, &redeem, flags, host, Phase::RedeemScript, observer)?;
         require_true(&p2sh_stack)?;
         stack = p2sh_stack;
     }

@@ -10,7 +10,7 @@ use crate::limits::{
     LOCKTIME_THRESHOLD, SEQUENCE_FINAL, SEQUENCE_LOCKTIME_DISABLE_FLAG, SEQUENCE_LOCKTIME_MASK,
     SEQUENCE_LOCKTIME_TYPE_FLAG,
 };
-use crate::signature::verify_ecdsa;
+use crate::signature::{has_valid_key_length, verify_ecdsa};
 
 /// The input index names no input of the transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -45,7 +45,8 @@ impl<'a> TransactionChecker<'a> {
 
 impl Host for TransactionChecker<'_> {
     fn check_signature(&self, sig: &[u8], pubkey: &[u8], script_code: &[u8]) -> bool {
-        let Some((&hash_type, der)) = sig.split_last() else {
+        // Core refuses a key whose length does not match its prefix before hashing anything.
+        let Some((&hash_type, der)) = sig.split_last().filter(|_| has_valid_key_length(pubkey)) else {
             return false;
         };
         let digest = legacy_sighash(self.tx, self.input_index, script_code, i32::from(hash_type));

@@ -1,0 +1,20 @@
+//! MedScript: the policy language. `parse` reads a source into a syntax tree, `check` resolves
+//! and checks it, `compile` turns a checked policy with its arguments into script bytes, and
+//! the satisfier, explainer and formatter work from the same checked policy.
+
+pub mod ast;
+pub mod diagnostics;
+pub mod lexer;
+mod parse;
+pub mod roles;
+pub mod types;
+
+#[allow(clippy::all, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(missing_docs, unused_qualifications, unreachable_pub)]
+mod grammar {
+    lalrpop_util::lalrpop_mod!(pub grammar, "/medscript/grammar.rs");
+    pub use grammar::*;
+}
+
+pub use diagnostics::{Diagnostic, Severity, render, to_json};
+pub use parse::{MAX_SOURCE_BYTES, parse};
