@@ -8,6 +8,7 @@
 //! assert_eq!(result, Ok(()));
 //! ```
 
+pub mod access;
 pub mod bitcoin;
 pub mod error;
 pub mod flags;
@@ -21,6 +22,7 @@ pub mod signature;
 pub mod trace;
 pub mod verify;
 
+pub use access::AccessHost;
 pub use error::ScriptError;
 pub use flags::{Flags, FlagsError};
 pub use host::{EmergencyCheck, Host, ModuleVerdict, NoTransaction};

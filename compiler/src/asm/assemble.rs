@@ -51,7 +51,7 @@ pub fn assemble(source: &str) -> Result<Vec<u8>, AsmError> {
 
 /// Pushes a number the way Core's `CScript << int64` does: OP_0, OP_1NEGATE, OP_1..OP_16,
 /// or the minimal script-number bytes with the shortest prefix.
-fn push_number(out: &mut Vec<u8>, value: i64) {
+pub(crate) fn push_number(out: &mut Vec<u8>, value: i64) {
     match value {
         0 => out.push(Opcode::OP_0.0),
         -1 => out.push(Opcode::OP_1NEGATE.0),

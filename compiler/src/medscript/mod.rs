@@ -3,10 +3,15 @@
 //! the satisfier, explainer and formatter work from the same checked policy.
 
 pub mod ast;
+pub mod check;
+pub mod codegen;
 pub mod diagnostics;
+pub mod ir;
 pub mod lexer;
+pub mod model;
 mod parse;
 pub mod roles;
+pub mod satisfy;
 pub mod types;
 
 #[allow(clippy::all, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -16,5 +21,7 @@ mod grammar {
     pub use grammar::*;
 }
 
+pub use check::check;
+pub use codegen::{CompileError, Compiled, compile};
 pub use diagnostics::{Diagnostic, Severity, render, to_json};
 pub use parse::{MAX_SOURCE_BYTES, parse};

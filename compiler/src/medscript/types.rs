@@ -21,11 +21,13 @@ pub enum Type {
     Role,
     /// A wasm policy module's hash.
     Module,
+    /// A plain whole number, e.g. a purpose code passed to a policy module.
+    Number,
 }
 
 impl Type {
     /// Every type, with its MedScript name.
-    pub const ALL: [(Type, &'static str); 7] = [
+    pub const ALL: [(Type, &'static str); 8] = [
         (Type::PubKey, "pubkey"),
         (Type::Hash, "hash"),
         (Type::Height, "height"),
@@ -33,6 +35,7 @@ impl Type {
         (Type::Duration, "duration"),
         (Type::Role, "role"),
         (Type::Module, "module"),
+        (Type::Number, "number"),
     ];
 
     /// The type with this MedScript name.
@@ -55,6 +58,7 @@ impl Type {
             Type::Duration => "a number with a unit: `144 blocks`, `30 days`",
             Type::Role => "a role name such as `medical_institution`, or its number",
             Type::Module => "64 hex digits (the module's SHA-256)",
+            Type::Number => "a whole number, e.g. 7",
         }
     }
 }
@@ -151,6 +155,8 @@ pub enum Value {
     Role(u32, String),
     /// A module hash.
     Module([u8; 32]),
+    /// A whole number.
+    Number(i64),
 }
 
 impl Value {
@@ -164,6 +170,7 @@ impl Value {
             Value::Duration(_) => Type::Duration,
             Value::Role(..) => Type::Role,
             Value::Module(_) => Type::Module,
+            Value::Number(_) => Type::Number,
         }
     }
 
@@ -198,6 +205,13 @@ impl Value {
                     .map_err(|_| format!("`{value}` is not a number"))?;
                 Ok(Value::Duration(Duration::from_quantity(value, unit.trim())?))
             }
+            Type::Number => text
+                .replace('_', "")
+                .parse::<i64>()
+                .ok()
+                .filter(|n| n.unsigned_abs() <= u64::from(u32::MAX))
+                .map(Value::Number)
+                .ok_or(format!("`{text}` is not a whole number between -4294967295 and 4294967295")),
             Type::Role => {
                 if let Ok(id) = number() {
                     return Ok(Value::Role(
@@ -232,6 +246,7 @@ impl fmt::Display for Value {
             Value::Time(t) => write!(f, "time {t}"),
             Value::Duration(d) => write!(f, "{d}"),
             Value::Role(_, name) => f.write_str(name),
+            Value::Number(n) => write!(f, "{n}"),
         }
     }
 }
