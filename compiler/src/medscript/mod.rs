@@ -6,6 +6,8 @@ pub mod ast;
 pub mod check;
 pub mod codegen;
 pub mod diagnostics;
+pub mod explain;
+pub mod fmt;
 pub mod ir;
 pub mod lexer;
 pub mod model;
@@ -24,4 +26,6 @@ mod grammar {
 pub use check::check;
 pub use codegen::{CompileError, Compiled, compile};
 pub use diagnostics::{Diagnostic, Severity, render, to_json};
+pub use explain::explain;
+pub use fmt::format;
 pub use parse::{MAX_SOURCE_BYTES, parse};

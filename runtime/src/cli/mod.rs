@@ -1,5 +1,6 @@
 //! The `medchain` command line: argument parsing and dispatch to each command group.
 
+mod policy;
 mod script;
 
 use std::process::ExitCode;
@@ -19,6 +20,9 @@ enum Command {
     /// Assemble, disassemble, run and batch-verify scripts.
     #[command(subcommand)]
     Script(script::ScriptCommand),
+    /// Check, compile, explain, format and satisfy MedScript policies.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Parses the arguments and runs the command. Exit codes: 0 success, 1 a script or check
@@ -27,6 +31,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Script(command) => script::run(command),
+        Command::Policy(command) => policy::run(command),
     };
     match result {
         Ok(code) => code,
