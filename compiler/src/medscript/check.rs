@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ast::{Expr, ExprKind, Ident, Policy, Span};
+use super::codegen::{CompileError, compile, placeholder_arguments};
 use super::diagnostics::Diagnostic;
 use super::model::{CheckedClause, CheckedPolicy, Cond, ParamDecl, Ref};
 use super::roles::RoleRegistry;
@@ -55,14 +56,15 @@ pub fn check(policy: &Policy, roles: &RoleRegistry) -> (Option<CheckedPolicy>, V
     let mut labels: BTreeMap<&str, Span> = BTreeMap::new();
     let mut clauses = Vec::new();
     for clause in &policy.clauses {
-        if let Some(first) = labels.insert(&clause.label, clause.label_span) {
+        if labels.insert(&clause.label, clause.label_span).is_some() {
             checker.diagnostics.push(
                 Diagnostic::error(
                     "duplicate-clause",
                     clause.label_span,
                     format!("clause \"{}\" is defined twice", clause.label),
                 )
-                .help(format!("the first is at byte {}; give each clause its own label", first.start)),
+                .label("second definition")
+                .help("clause labels name the ways to access a record; give each clause its own"),
             );
         }
         let Some(cond) = checker.condition(&clause.body) else { continue };
@@ -81,9 +83,20 @@ pub fn check(policy: &Policy, roles: &RoleRegistry) -> (Option<CheckedPolicy>, V
             );
         }
     }
-    checker.diagnostics.sort_by_key(|d| d.span.start);
     let ok = !checker.diagnostics.iter().any(Diagnostic::is_error);
     let checked = ok.then(|| CheckedPolicy { name: policy.name.name.clone(), params, clauses });
+    if let Some(checked) = &checked {
+        if let Err(CompileError::Limit(message)) = compile(checked, &placeholder_arguments(checked)) {
+            checker.diagnostics.push(
+                Diagnostic::error("limit-exceeded", policy.name.span, format!("policy `{}` is too large: {message}", policy.name.name))
+                    .label("on its largest path")
+                    .help("split it into simpler clauses, use `multi` for many keys, or move the rule into a policy module"),
+            );
+        }
+    }
+    checker.diagnostics.sort_by_key(|d| d.span.start);
+    let ok = !checker.diagnostics.iter().any(Diagnostic::is_error);
+    let checked = checked.filter(|_| ok);
     (checked, checker.diagnostics)
 }
 
@@ -562,6 +575,7 @@ impl Checker<'_> {
             return None;
         }
         if k > n {
+            let what = if n == 1 { what.trim_end_matches('s') } else { what };
             self.error(
                 Diagnostic::error("k-exceeds-n", span, format!("requires {k} of only {n} {what}"))
                     .label("can never be satisfied")

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use super::ir::{Ir, lower, optimize, static_op_count};
 use super::model::{Arguments, CheckedPolicy, Cond, Ref};
-use super::types::{Duration, Value};
+use super::types::{Duration, LOCKTIME_THRESHOLD, Type, Value};
 
 /// Why a checked policy could not be compiled with the given arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -88,6 +88,38 @@ pub fn clause_selectors(count: usize, index: usize) -> Vec<bool> {
     }
     selectors.extend(std::iter::repeat_n(false, zeros));
     selectors
+}
+
+/// Stand-in arguments of the largest encodings (distinct valid keys, 5-byte times), so a policy
+/// can be compiled to check limits before its real arguments are known.
+pub fn placeholder_arguments(policy: &CheckedPolicy) -> Arguments {
+    policy
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, param)| {
+            let seed = u8::try_from(i % 250 + 1).unwrap_or(1);
+            let digest = |tag: u8| -> [u8; 32] {
+                use sha2::{Digest, Sha256};
+                Sha256::digest([tag, seed]).into()
+            };
+            let value = match param.ty {
+                Type::PubKey => Value::PubKey(
+                    secp256k1::SecretKey::from_byte_array(digest(0))
+                        .map(|s| secp256k1::PublicKey::from_secret_key(secp256k1::SECP256K1, &s).serialize())
+                        .unwrap_or([2; 33]),
+                ),
+                Type::Hash => Value::Hash(digest(1)),
+                Type::Module => Value::Module(digest(2)),
+                Type::Height => Value::Height(LOCKTIME_THRESHOLD - 1),
+                Type::Time => Value::Time(u32::MAX),
+                Type::Duration => Value::Duration(Duration::Blocks(0xffff)),
+                Type::Role => Value::Role(u32::MAX, "placeholder".into()),
+                Type::Number => Value::Number(i64::from(u32::MAX)),
+            };
+            (param.name.clone(), value)
+        })
+        .collect()
 }
 
 /// The value a reference stands for.

@@ -1,7 +1,7 @@
 //! `explain`: a checked policy as plain sentences a patient can read, clause by clause.
 
 use super::model::{CheckedPolicy, Cond, Ref};
-use super::types::{Duration, LOCKTIME_THRESHOLD, Value};
+use super::types::{LOCKTIME_THRESHOLD, Value};
 
 /// The policy in plain English.
 pub fn explain(policy: &CheckedPolicy) -> String {
@@ -27,7 +27,19 @@ fn sentence(cond: &Cond) -> String {
             let parts: Vec<String> = subs.iter().map(|s| format!("({})", sentence(s))).collect();
             format!("at least {k} of these hold: {}", parts.join(", "))
         }
-        Cond::And(subs) => join(subs.iter().map(sentence).collect(), "and"),
+        Cond::And(subs) => join(
+            subs.iter()
+                .map(|s| if matches!(s, Cond::Or(_)) { format!("({})", sentence(s)) } else { sentence(s) })
+                .collect(),
+            "and",
+        ),
+        Cond::Or(subs) if subs.iter().all(|s| matches!(s, Cond::Sig(_))) => {
+            let keys: Vec<Ref> = subs
+                .iter()
+                .filter_map(|s| if let Cond::Sig(k) = s { Some(k.clone()) } else { None })
+                .collect();
+            format!("one of {} signs", list(&keys, "or"))
+        }
         Cond::Or(subs) => {
             let parts: Vec<String> = subs.iter().map(sentence).collect();
             format!("either {}", parts.join(", or "))
@@ -39,10 +51,7 @@ fn sentence(cond: &Cond) -> String {
         Cond::Role { key, role } => format!("{} is registered as {}", name(key), name(role)),
         Cond::RoleSig { role, deposit: false } => format!("a key registered as {} signs", name(role)),
         Cond::RoleSig { role, deposit: true } => {
-            format!(
-                "a key registered as {} signs, and the access deposits the record key for that key",
-                name(role)
-            )
+            format!("a key registered as {} signs (with the record key deposited for that key)", name(role))
         }
         Cond::Deposit(key) => format!("the access deposits the record key for {}", name(key)),
         Cond::Emergency(r) => {
@@ -96,7 +105,7 @@ fn value_words(v: &Value) -> String {
     match v {
         Value::Height(h) => format!("block {}", group(*h)),
         Value::Time(t) if *t >= LOCKTIME_THRESHOLD => utc(*t),
-        Value::Duration(d @ Duration::Blocks(_)) => d.to_string(),
+        Value::Duration(d) => d.to_string(),
         Value::Role(_, name) => name.replace('_', " "),
         other => format!("`{other}`"),
     }

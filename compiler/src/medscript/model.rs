@@ -146,10 +146,16 @@ impl Cond {
     /// Whether the compiler has a form of this condition that leaves true or false (instead of
     /// only verifying it).
     pub fn has_boolean_form(&self) -> bool {
-        matches!(
-            self,
-            Cond::Sig(_) | Cond::Multi { .. } | Cond::Sha256(_) | Cond::RoleSig { .. } | Cond::Thresh { .. }
-        )
+        match self {
+            Cond::Sig(_)
+            | Cond::Multi { .. }
+            | Cond::Sha256(_)
+            | Cond::RoleSig { .. }
+            | Cond::Thresh { .. } => true,
+            Cond::Or(subs) => subs.iter().all(Cond::has_boolean_form),
+            Cond::And(subs) => subs.iter().any(Cond::has_boolean_form),
+            _ => false,
+        }
     }
 
     /// Whether every way of satisfying this condition needs a signature.

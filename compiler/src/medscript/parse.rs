@@ -30,9 +30,15 @@ pub fn parse(source: &str) -> Result<Policy, Vec<Diagnostic>> {
         .iter()
         .map(|e| {
             let text = source.get(e.span.start..e.span.end).unwrap_or_default();
+            let help = match text {
+                "&&" | "&" => "write `and`".to_owned(),
+                "||" | "|" => "write `or`".to_owned(),
+                _ => "MedScript has names, numbers, \"labels\", `//` comments and the symbols ( ) { } , :"
+                    .to_owned(),
+            };
             Diagnostic::error("unknown-character", e.span, format!("unexpected `{text}`"))
                 .label("not part of MedScript")
-                .help("MedScript has names, numbers, \"labels\", `//` comments and the symbols ( ) { } , :")
+                .help(help)
         })
         .collect();
     let mut recovered = Vec::new();
@@ -110,6 +116,9 @@ fn hint(found: &Token<'_>, expected: &[String]) -> String {
         Token::Ident(_) if expects("and") || expects("or") => "combine conditions with `and` or `or`".into(),
         Token::Ident(_) if expects(":") => "write each parameter as `name: type`".into(),
         Token::Str(_) => "labels belong right after `clause`".into(),
+        Token::RBrace | Token::RParen if expects("name") => {
+            "something is missing before this: a condition after `and`/`or`, or an argument".into()
+        }
         _ if expects(")") => "check the arguments: they are separated by `,` and closed by `)`".into(),
         _ => "see docs/medscript.md for the grammar".into(),
     }
