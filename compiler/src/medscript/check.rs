@@ -85,14 +85,14 @@ pub fn check(policy: &Policy, roles: &RoleRegistry) -> (Option<CheckedPolicy>, V
     }
     let ok = !checker.diagnostics.iter().any(Diagnostic::is_error);
     let checked = ok.then(|| CheckedPolicy { name: policy.name.name.clone(), params, clauses });
-    if let Some(checked) = &checked {
-        if let Err(CompileError::Limit(message)) = compile(checked, &placeholder_arguments(checked)) {
-            checker.diagnostics.push(
+    if let Some(checked) = &checked
+        && let Err(CompileError::Limit(message)) = compile(checked, &placeholder_arguments(checked))
+    {
+        checker.diagnostics.push(
                 Diagnostic::error("limit-exceeded", policy.name.span, format!("policy `{}` is too large: {message}", policy.name.name))
                     .label("on its largest path")
                     .help("split it into simpler clauses, use `multi` for many keys, or move the rule into a policy module"),
             );
-        }
     }
     checker.diagnostics.sort_by_key(|d| d.span.start);
     let ok = !checker.diagnostics.iter().any(Diagnostic::is_error);
