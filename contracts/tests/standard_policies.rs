@@ -1,0 +1,356 @@
+//! Every standard policy compiled and run through the VM under MedChain's flags: each valid
+//! unlocking passes, and each wrong one fails with the error that names what is wrong.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+
+use medchain_compiler::listing;
+use medchain_compiler::medscript::model::Arguments;
+use medchain_compiler::medscript::roles::RoleRegistry;
+use medchain_compiler::medscript::satisfy::{Holdings, Witness, max_unlocking_size, satisfy};
+use medchain_compiler::medscript::types::{Duration, Value};
+use medchain_compiler::medscript::{Compiled, compile, explain};
+use medchain_contracts::{STANDARD_POLICIES, standard};
+use medchain_vm::{AccessHost, Flags, verify_script};
+use secp256k1::{PublicKey, SECP256K1, SecretKey};
+
+const DIGEST: [u8; 32] = [0x5a; 32];
+const MEDICAL_INSTITUTION: u32 = 1;
+const RESEARCH: u32 = 2;
+const INSURER: u32 = 3;
+
+fn secret(n: u8) -> SecretKey {
+    SecretKey::from_byte_array([n; 32]).unwrap()
+}
+
+fn key(n: u8) -> [u8; 33] {
+    PublicKey::from_secret_key(SECP256K1, &secret(n)).serialize()
+}
+
+fn compile_standard(name: &str, args: &[(&str, Value)]) -> Compiled {
+    let policy = standard(name).unwrap().checked(&RoleRegistry::standard()).unwrap();
+    let args: Arguments = args.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    compile(&policy, &args).unwrap()
+}
+
+fn holder(keys: &[u8]) -> Holdings {
+    Holdings { digest: DIGEST, secret_keys: keys.iter().map(|&n| secret(n)).collect(), ..Holdings::default() }
+}
+
+/// The witness for the clause with this label; panics with what is missing otherwise.
+fn unlock(compiled: &Compiled, holdings: &Holdings, label: &str) -> Witness {
+    let plan = satisfy(compiled, holdings);
+    let clause = plan.clauses.iter().find(|c| c.label == label).unwrap();
+    clause.result.clone().unwrap_or_else(|need| panic!("clause \"{label}\" needs {need}"))
+}
+
+/// The host a validator builds for an access meeting the witness's requirements, with the
+/// party's roles, deposits and emergency marking as chain state.
+fn host(holdings: &Holdings, witness: &Witness) -> AccessHost {
+    let req = &witness.requirements;
+    let mut host = AccessHost::new(DIGEST);
+    if let Some(lock_time) = req.lock_time {
+        host.lock_time = lock_time;
+        host.sequence = 0xffff_fffe;
+    }
+    if let Some(sequence) = req.sequence {
+        host.sequence = sequence;
+    }
+    host.expiry = req.expiry_at_most;
+    host.emergency_expires_in = holdings.emergency_expires_in;
+    host.roles =
+        holdings.roles.iter().map(|(k, r)| (k.to_vec(), r.iter().map(|&r| i64::from(r)).collect())).collect();
+    host.deposits = holdings.deposits.iter().map(|k| k.to_vec()).collect();
+    host
+}
+
+fn run(compiled: &Compiled, witness: &Witness, host: &AccessHost) -> Result<(), &'static str> {
+    verify_script(&witness.script(), &compiled.script, Flags::MEDCHAIN, host).map_err(|e| e.name())
+}
+
+/// A witness whose signatures are made by `signer` instead.
+fn signed_by(compiled: &Compiled, holdings: &Holdings, label: &str, signer: u8) -> Witness {
+    let mut forged = holdings.clone();
+    let honest = unlock(compiled, holdings, label);
+    let impostor = holder(&[signer]);
+    forged.signatures = holdings
+        .secret_keys
+        .iter()
+        .map(|s| (PublicKey::from_secret_key(SECP256K1, s).serialize(), impostor_sig(&impostor)))
+        .collect();
+    forged.secret_keys.clear();
+    let forged_witness = unlock(compiled, &forged, label);
+    assert_eq!(forged_witness.items.len(), honest.items.len());
+    forged_witness
+}
+
+fn impostor_sig(impostor: &Holdings) -> Vec<u8> {
+    let mut sig = SECP256K1
+        .sign_ecdsa(secp256k1::Message::from_digest(DIGEST), &impostor.secret_keys[0])
+        .serialize_der()
+        .to_vec();
+    sig.push(1);
+    sig
+}
+
+#[test]
+fn pay_to_key_and_consent() {
+    for name in ["pay_to_key", "consent"] {
+        let param = if name == "consent" { "patient" } else { "owner" };
+        let compiled = compile_standard(name, &[(param, Value::PubKey(key(1)))]);
+        let label = &compiled.policy.clauses[0].label.clone();
+        let owner = holder(&[1]);
+        let witness = unlock(&compiled, &owner, label);
+        assert_eq!(run(&compiled, &witness, &host(&owner, &witness)), Ok(()), "{name}");
+
+        let forged = signed_by(&compiled, &owner, label, 9);
+        assert_eq!(run(&compiled, &forged, &host(&owner, &forged)), Err("NULLFAIL"), "{name}: wrong key");
+        let mut other_access = host(&owner, &witness);
+        other_access.digest = [0x11; 32];
+        assert_eq!(
+            run(&compiled, &witness, &other_access),
+            Err("NULLFAIL"),
+            "{name}: signature for another access"
+        );
+        let missing = Witness { items: vec![Vec::new()], requirements: witness.requirements.clone() };
+        assert_eq!(
+            run(&compiled, &missing, &host(&owner, &missing)),
+            Err("EVAL_FALSE"),
+            "{name}: missing signature"
+        );
+        assert!(satisfy(&compiled, &holder(&[2])).best().is_none());
+    }
+}
+
+#[test]
+fn multisig_two_of_three() {
+    let compiled = compile_standard(
+        "multisig",
+        &[
+            ("key_1", Value::PubKey(key(1))),
+            ("key_2", Value::PubKey(key(2))),
+            ("key_3", Value::PubKey(key(3))),
+        ],
+    );
+    let signers = holder(&[1, 3]);
+    let witness = unlock(&compiled, &signers, "two of three sign");
+    assert_eq!(run(&compiled, &witness, &host(&signers, &witness)), Ok(()));
+    let forged = signed_by(&compiled, &signers, "two of three sign", 9);
+    assert_eq!(run(&compiled, &forged, &host(&signers, &forged)), Err("NULLFAIL"));
+    let plan = satisfy(&compiled, &holder(&[2]));
+    assert_eq!(
+        plan.clauses[0].result.clone().unwrap_err().to_string(),
+        "1 more signature from `key_1` or `key_3`"
+    );
+    let mut dummy = witness.clone();
+    dummy.items[0] = vec![1];
+    assert_eq!(run(&compiled, &dummy, &host(&signers, &dummy)), Err("SIG_NULLDUMMY"));
+}
+
+#[test]
+fn delegated_consent() {
+    let compiled = compile_standard(
+        "delegated_consent",
+        &[
+            ("patient", Value::PubKey(key(1))),
+            ("guardian_1", Value::PubKey(key(2))),
+            ("guardian_2", Value::PubKey(key(3))),
+            ("guardian_3", Value::PubKey(key(4))),
+        ],
+    );
+    let guardians = holder(&[2, 4]);
+    let (clause, witness) = {
+        let plan = satisfy(&compiled, &guardians);
+        let (c, w) = plan.best().unwrap();
+        (c.label.clone(), w.clone())
+    };
+    assert_eq!(clause, "two guardians agree");
+    assert_eq!(run(&compiled, &witness, &host(&guardians, &witness)), Ok(()));
+    let patient = holder(&[1]);
+    let witness = unlock(&compiled, &patient, "patient consents");
+    assert_eq!(run(&compiled, &witness, &host(&patient, &witness)), Ok(()));
+    let outsider = signed_by(&compiled, &guardians, "two guardians agree", 8);
+    assert_eq!(run(&compiled, &outsider, &host(&guardians, &outsider)), Err("NULLFAIL"));
+    let mut selector = witness.clone();
+    *selector.items.last_mut().unwrap() = vec![2];
+    assert_eq!(
+        run(&compiled, &selector, &host(&patient, &selector)),
+        Err("MINIMALIF"),
+        "clause selectors are strict"
+    );
+}
+
+#[test]
+fn time_limited_consent() {
+    let compiled = compile_standard(
+        "time_limited_consent",
+        &[
+            ("patient", Value::PubKey(key(1))),
+            ("from", Value::Height(1_000)),
+            ("until", Value::Height(2_000)),
+        ],
+    );
+    let patient = Holdings { height: Some(1_500), ..holder(&[1]) };
+    let witness = unlock(&compiled, &patient, "patient consents within the window");
+    assert_eq!(witness.requirements.lock_time, Some(1_000));
+    assert_eq!(witness.requirements.expiry_at_most, Some(2_000));
+    let good = host(&patient, &witness);
+    assert_eq!(run(&compiled, &witness, &good), Ok(()));
+
+    let early = AccessHost { lock_time: 999, ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &early), Err("UNSATISFIED_LOCKTIME"));
+    let expired = AccessHost { expiry: Some(2_001), ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &expired), Err("ACCESS_EXPIRY"), "consent expired");
+    let open_ended = AccessHost { expiry: None, ..good };
+    assert_eq!(run(&compiled, &witness, &open_ended), Err("ACCESS_EXPIRY"));
+
+    let too_early = Holdings { height: Some(500), ..holder(&[1]) };
+    let need = satisfy(&compiled, &too_early).clauses[0].result.clone().unwrap_err();
+    assert_eq!(need.to_string(), "to wait until height 1,000");
+    let too_late = Holdings { height: Some(2_500), ..holder(&[1]) };
+    assert!(satisfy(&compiled, &too_late).best().is_none());
+}
+
+#[test]
+fn emergency_override() {
+    let compiled = compile_standard("emergency_override", &[("patient", Value::PubKey(key(1)))]);
+    let hospital = Holdings {
+        roles: [(key(5), [MEDICAL_INSTITUTION].into())].into(),
+        emergency_expires_in: Some(100),
+        ..holder(&[5])
+    };
+    let label = "emergency by a registered institution";
+    let witness = unlock(&compiled, &hospital, label);
+    let good = host(&hospital, &witness);
+    assert_eq!(run(&compiled, &witness, &good), Ok(()));
+
+    let not_registered = AccessHost { roles: BTreeMap::new(), ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &not_registered), Err("MISSING_ROLE"), "non-institution");
+    let insurer =
+        AccessHost { roles: [(key(5).to_vec(), [i64::from(INSURER)].into())].into(), ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &insurer), Err("MISSING_ROLE"));
+    let routine = AccessHost { emergency_expires_in: None, ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &routine), Err("NOT_EMERGENCY"));
+    let too_long = AccessHost { emergency_expires_in: Some(500), ..good };
+    assert_eq!(run(&compiled, &witness, &too_long), Err("EMERGENCY_EXPIRY"));
+
+    let need = satisfy(&compiled, &holder(&[5])).clauses[1].result.clone().unwrap_err();
+    assert_eq!(
+        need.to_string(),
+        "an emergency access with a justification, and a signature by a key holding the role `medical_institution`"
+    );
+}
+
+#[test]
+fn key_deposit() {
+    let compiled = compile_standard(
+        "key_deposit",
+        &[("patient", Value::PubKey(key(1))), ("grantee", Value::PubKey(key(6)))],
+    );
+    let patient = Holdings { deposits: [key(6)].into(), ..holder(&[1]) };
+    let witness = unlock(&compiled, &patient, "patient consents with a key deposit");
+    let good = host(&patient, &witness);
+    assert_eq!(run(&compiled, &witness, &good), Ok(()));
+    let no_deposit = AccessHost { deposits: Default::default(), ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &no_deposit), Err("MISSING_KEY_DEPOSIT"));
+    let wrong_grantee = AccessHost { deposits: [key(7).to_vec()].into(), ..good };
+    assert_eq!(run(&compiled, &witness, &wrong_grantee), Err("MISSING_KEY_DEPOSIT"));
+    let need = satisfy(&compiled, &holder(&[1])).clauses[0].result.clone().unwrap_err();
+    assert_eq!(need.to_string(), "a key deposit for `grantee`");
+}
+
+#[test]
+fn research_consent() {
+    let compiled = compile_standard(
+        "research_consent",
+        &[
+            ("patient", Value::PubKey(key(1))),
+            ("study_start", Value::Height(100)),
+            ("study_end", Value::Height(300)),
+        ],
+    );
+    let team = Holdings {
+        height: Some(200),
+        roles: [(key(7), [RESEARCH].into())].into(),
+        deposits: [key(7)].into(),
+        ..holder(&[7])
+    };
+    let label = "registered research team during the study";
+    let witness = unlock(&compiled, &team, label);
+    let good = host(&team, &witness);
+    assert_eq!(run(&compiled, &witness, &good), Ok(()));
+    let no_deposit = AccessHost { deposits: Default::default(), ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &no_deposit), Err("MISSING_KEY_DEPOSIT"));
+    let insurer =
+        AccessHost { roles: [(key(7).to_vec(), [i64::from(INSURER)].into())].into(), ..good.clone() };
+    assert_eq!(run(&compiled, &witness, &insurer), Err("MISSING_ROLE"), "an insurer is no research team");
+    let after_study = AccessHost { expiry: Some(400), ..good };
+    assert_eq!(run(&compiled, &witness, &after_study), Err("ACCESS_EXPIRY"));
+
+    let without_deposit = Holdings { deposits: Default::default(), ..team };
+    let need = satisfy(&compiled, &without_deposit).clauses[1].result.clone().unwrap_err();
+    assert_eq!(need.to_string(), "a key deposit for the key holding the role `research`");
+}
+
+#[test]
+fn vault_emergency() {
+    let guardians = [("guardian_1", 2), ("guardian_2", 3), ("guardian_3", 4)];
+    let mut args = vec![("patient", Value::PubKey(key(1)))];
+    args.extend(guardians.iter().map(|(n, k)| (*n, Value::PubKey(key(*k)))));
+    let compiled = compile_standard("vault_emergency", &args);
+    let hospital = Holdings {
+        age_blocks: Some(6),
+        roles: [(key(5), [MEDICAL_INSTITUTION].into())].into(),
+        emergency_expires_in: Some(144),
+        ..holder(&[5])
+    };
+    let witness = unlock(&compiled, &hospital, "emergency after the veto window");
+    assert_eq!(witness.requirements.sequence, Some(6));
+    let good = host(&hospital, &witness);
+    assert_eq!(run(&compiled, &witness, &good), Ok(()));
+    let during_veto_window = AccessHost { sequence: 3, ..good };
+    assert_eq!(run(&compiled, &witness, &during_veto_window), Err("UNSATISFIED_LOCKTIME"));
+    let early = Holdings { age_blocks: Some(2), ..hospital };
+    let need = satisfy(&compiled, &early).clauses[2].result.clone().unwrap_err();
+    assert_eq!(need.to_string(), "to wait 4 more blocks (6 blocks in all)");
+
+    let patient = holder(&[1]);
+    let veto = unlock(&compiled, &patient, "patient vetoes or consents");
+    assert_eq!(run(&compiled, &veto, &host(&patient, &veto)), Ok(()));
+}
+
+#[test]
+fn listings_and_explanations() {
+    let roles = RoleRegistry::standard();
+    for policy in STANDARD_POLICIES {
+        let checked = policy.checked(&roles).unwrap();
+        let args: Arguments = checked
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let n = u8::try_from(i + 1).unwrap();
+                let value = match p.ty.name() {
+                    "pubkey" => Value::PubKey(key(n)),
+                    "height" => Value::Height(700_000 + 10_000 * u32::from(n)),
+                    "duration" => Value::Duration(Duration::Blocks(144)),
+                    other => panic!("no test value for {other}"),
+                };
+                (p.name.clone(), value)
+            })
+            .collect();
+        let compiled = compile(&checked, &args).unwrap();
+        insta::assert_snapshot!(
+            format!("{}__listing", policy.name),
+            format!(
+                "size: {} bytes\nop count: {}\nworst-case unlocking size: {} bytes\n\n{}",
+                compiled.script.len(),
+                compiled.op_count,
+                max_unlocking_size(&compiled),
+                listing(&compiled.script)
+            )
+        );
+        insta::assert_snapshot!(format!("{}__explain", policy.name), explain(&checked));
+    }
+}
