@@ -109,8 +109,13 @@ impl Flags {
     /// No flags.
     pub const NONE: Flags = Flags(0);
 
-    /// The flags MedChain's chain validates with: every Bitcoin legacy flag and MedChain's own.
-    pub const MEDCHAIN: Flags = Flags(Self::ALL_BITCOIN.0 | Self::MEDICAL.0 | Self::MINIMAL_CONDITIONS.0);
+    /// The flags MedChain's chain validates with: every Bitcoin legacy flag but
+    /// CONST_SCRIPTCODE, and MedChain's own. MedChain's signature digest does not hash the
+    /// script code, so FindAndDelete cannot matter; CONST_SCRIPTCODE would only make an empty
+    /// (dissatisfying) signature fail whenever the script contains an OP_0.
+    pub const MEDCHAIN: Flags = Flags(
+        (Self::ALL_BITCOIN.0 & !Self::CONST_SCRIPTCODE.0) | Self::MEDICAL.0 | Self::MINIMAL_CONDITIONS.0,
+    );
 
     /// The flags Bitcoin enforces by consensus among those this VM implements.
     pub const CONSENSUS: Flags = Flags(
