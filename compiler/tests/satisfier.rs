@@ -113,10 +113,10 @@ fn says_what_is_missing() {
     let reasons: Vec<String> =
         plan.clauses.iter().map(|c| c.result.clone().unwrap_err().to_string()).collect();
     assert_eq!(reasons[0], "a signature from `patient`");
-    assert_eq!(reasons[1], "to wait until height 100, and 1 more signature from `g1` or `g3`");
+    assert_eq!(reasons[1], "1 more signature from `g1` or `g3`, and to wait until height 100");
     assert_eq!(
         reasons[2],
-        "an emergency access with a justification, and a signature by a key holding the role `medical_institution`"
+        "a signature by a key holding the role `medical_institution`, and an emergency access with a justification"
     );
 }
 

@@ -238,7 +238,7 @@ fn emergency_override() {
     let need = satisfy(&compiled, &holder(&[5])).clauses[1].result.clone().unwrap_err();
     assert_eq!(
         need.to_string(),
-        "an emergency access with a justification, and a signature by a key holding the role `medical_institution`"
+        "a signature by a key holding the role `medical_institution`, and an emergency access with a justification"
     );
 }
 

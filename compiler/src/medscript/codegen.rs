@@ -65,29 +65,10 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// The clause selectors to push (bottom first) to choose clause `index`.
-    pub fn selectors(&self, index: usize) -> Vec<bool> {
-        clause_selectors(self.policy.clauses.len(), index)
-    }
-
     /// The value of a reference under this policy's arguments.
     pub fn resolve(&self, r: &Ref) -> Option<Value> {
         resolve(&self.args, r).ok()
     }
-}
-
-/// Selectors (bottom first) for clause `index` of `count` in an `IF c0 ELSE IF c1 … ENDIF` chain.
-pub fn clause_selectors(count: usize, index: usize) -> Vec<bool> {
-    if count <= 1 {
-        return Vec::new();
-    }
-    let zeros = index.min(count - 1);
-    let mut selectors = Vec::with_capacity(zeros + 1);
-    if index < count - 1 {
-        selectors.push(true);
-    }
-    selectors.extend(std::iter::repeat_n(false, zeros));
-    selectors
 }
 
 /// Stand-in arguments of the largest encodings (distinct valid keys, 5-byte times), so a policy
@@ -136,15 +117,11 @@ pub fn resolve(args: &Arguments, r: &Ref) -> Result<Value, CompileError> {
 pub fn compile(policy: &CheckedPolicy, args: &Arguments) -> Result<Compiled, CompileError> {
     check_arguments(policy, args)?;
     let generator = Generator { args };
-    let clauses: Vec<Vec<Ir>> = policy
-        .clauses
-        .iter()
-        .map(|clause| {
-            check_relative_locks(&clause.label, &clause.cond, args)?;
-            generator.top(&clause.cond.normalized())
-        })
-        .collect::<Result<_, _>>()?;
-    let ir = optimize(select(clauses));
+    for clause in &policy.clauses {
+        check_relative_locks(&clause.label, &clause.cond, args)?;
+    }
+    let clauses: Vec<Cond> = policy.clauses.iter().map(|c| c.cond.normalized()).collect();
+    let ir = optimize(generator.alternatives(&clauses, true)?);
     let script = lower(&ir);
     let op_count = static_op_count(&script);
     if script.len() > MAX_SCRIPT_SIZE {
@@ -223,12 +200,6 @@ fn check_relative_locks(label: &str, cond: &Cond, args: &Arguments) -> Result<()
     if all_mixed { Err(CompileError::MixedRelativeLocks(label.to_owned())) } else { Ok(()) }
 }
 
-/// `IF c0 ELSE IF c1 ELSE … cN ENDIF … ENDIF`.
-fn select(mut clauses: Vec<Vec<Ir>>) -> Vec<Ir> {
-    let Some(last) = clauses.pop() else { return Vec::new() };
-    clauses.into_iter().rev().fold(last, |otherwise, then| vec![Ir::If { then, otherwise }])
-}
-
 /// Most stack items any satisfaction may need: unlocking items plus the pushes the script
 /// makes on top of them (a generous bound).
 fn max_stack_items(policy: &CheckedPolicy) -> usize {
@@ -280,7 +251,15 @@ impl Generator<'_> {
                 code.extend(self.top(last)?);
                 Ok(code)
             }
-            Cond::Or(subs) => Ok(select(subs.iter().map(|s| self.top(s)).collect::<Result<_, _>>()?)),
+            Cond::Or(subs) => self.alternatives(subs, true),
+            Cond::After(r) | Cond::Before(r) | Cond::Older(r) | Cond::Emergency(r) | Cond::Deposit(r)
+                if self.is_truthy(r)? =>
+            {
+                // Leave the (true) operand as the result instead of dropping it.
+                let mut code = self.verify(cond)?;
+                code.pop();
+                Ok(code)
+            }
             _ => match self.boolean(cond)? {
                 Some(code) => Ok(code),
                 None => {
@@ -289,6 +268,39 @@ impl Generator<'_> {
                     Ok(code)
                 }
             },
+        }
+    }
+
+    /// Whether a value's push is true as a stack item (non-zero).
+    fn is_truthy(&self, r: &Ref) -> Result<bool, CompileError> {
+        Ok(match self.value(r)? {
+            Value::Height(n) | Value::Time(n) => n != 0,
+            Value::Duration(d) => d.sequence() != 0,
+            Value::Number(n) => n != 0,
+            Value::Role(id, _) => id != 0,
+            Value::PubKey(_) | Value::Hash(_) | Value::Module(_) => true,
+        })
+    }
+
+    /// One of several alternatives, in top form (`top`) or verify form. An alternative that
+    /// needs a plain signature and more is chosen by that signature: `<key> CHECKSIG IF rest
+    /// ELSE others ENDIF`, where an empty signature (the only failing one NULLFAIL allows)
+    /// picks the others; any other alternative is chosen by a selector: `IF alt ELSE others
+    /// ENDIF`.
+    pub(crate) fn alternatives(&self, subs: &[Cond], top: bool) -> Result<Vec<Ir>, CompileError> {
+        let form = |c: &Cond| if top { self.top(c) } else { self.verify(c) };
+        let Some((first, rest)) = subs.split_first() else { return Ok(Vec::new()) };
+        if rest.is_empty() {
+            return form(first);
+        }
+        let others = self.alternatives(rest, top)?;
+        match first.signature_and_rest() {
+            Some((key, rest)) => Ok(vec![
+                self.push(key)?,
+                Ir::Op(Opcode::CHECKSIG),
+                Ir::If { then: form(&rest)?, otherwise: others },
+            ]),
+            None => Ok(vec![Ir::If { then: form(first)?, otherwise: others }]),
         }
     }
 
@@ -331,7 +343,7 @@ impl Generator<'_> {
                 }
                 code
             }
-            Cond::Or(subs) => select(subs.iter().map(|s| self.verify(s)).collect::<Result<_, _>>()?),
+            Cond::Or(subs) => self.alternatives(subs, false)?,
             Cond::After(r) => with_drop(self.push(r)?, Opcode::CHECKLOCKTIMEVERIFY),
             Cond::Before(r) => with_drop(self.push(r)?, Opcode::CHECKEXPIRYVERIFY),
             Cond::Older(r) => with_drop(self.push(r)?, Opcode::CHECKSEQUENCEVERIFY),

@@ -121,9 +121,10 @@ impl Cond {
                         other => out.push(other),
                     }
                 }
-                // End with a condition that leaves its own result (a signature, ideally), so
-                // the clause needs no trailing `1`, and cheap checks run before signatures.
-                if let Some(last) = out.iter().rposition(Cond::has_boolean_form) {
+                // End with the condition whose result-leaving form saves the most, so the
+                // clause needs no trailing `1` (and a final lock check needs no DROP).
+                let best = out.iter().map(Cond::final_position_saving).max().unwrap_or(0);
+                if let Some(last) = out.iter().rposition(|c| best > 0 && c.final_position_saving() == best) {
                     let moved = out.remove(last);
                     out.push(moved);
                 }
@@ -156,6 +157,35 @@ impl Cond {
             Cond::And(subs) => subs.iter().any(Cond::has_boolean_form),
             _ => false,
         }
+    }
+
+    /// Bytes saved by compiling this condition last in a clause: a lock or deposit check can
+    /// leave its (true) operand instead of dropping it and pushing `1`; a condition with a
+    /// boolean form saves the `1`.
+    pub fn final_position_saving(&self) -> u8 {
+        match self {
+            Cond::After(_) | Cond::Before(_) | Cond::Older(_) | Cond::Emergency(_) | Cond::Deposit(_) => 2,
+            c if c.has_boolean_form() => 1,
+            _ => 0,
+        }
+    }
+
+    /// For an alternative that requires a plain signature and something more: the key, and
+    /// the rest. The compiler lets that signature (or its empty dissatisfaction) choose the
+    /// branch, so the alternative needs no selector. (A lone signature keeps its selector:
+    /// `IF <a> ELSE <b> ENDIF CHECKSIG` is as small.)
+    pub fn signature_and_rest(&self) -> Option<(&Ref, Cond)> {
+        let Cond::And(subs) = self else { return None };
+        let position = subs.iter().position(|s| matches!(s, Cond::Sig(_)))?;
+        let Some(Cond::Sig(key)) = subs.get(position) else { return None };
+        let mut rest: Vec<Cond> =
+            subs.iter().enumerate().filter(|(i, _)| *i != position).map(|(_, s)| s.clone()).collect();
+        let rest = match rest.len() {
+            0 => return None,
+            1 => rest.pop()?,
+            _ => Cond::And(rest).normalized(),
+        };
+        Some((key, rest))
     }
 
     /// Whether every way of satisfying this condition needs a signature.

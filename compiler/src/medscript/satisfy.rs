@@ -9,7 +9,7 @@ use medchain_vm::signature::SIGHASH_ALL;
 use secp256k1::{Message, PublicKey, SECP256K1, SecretKey};
 use sha2::{Digest, Sha256};
 
-use super::codegen::{Compiled, clause_selectors, resolve};
+use super::codegen::{Compiled, resolve};
 use super::model::{Cond, Ref};
 use super::types::{Duration, LOCKTIME_THRESHOLD, RELATIVE_TIME_UNIT, Value};
 use crate::asm::assemble::minimal_push;
@@ -194,29 +194,24 @@ impl Plan {
 /// Plans every clause of a compiled policy for a party.
 pub fn satisfy(compiled: &Compiled, holdings: &Holdings) -> Plan {
     let satisfier = Satisfier { compiled, holdings, keys: holdings.public_keys() };
-    let count = compiled.policy.clauses.len();
+    let conds: Vec<Cond> = compiled.policy.clauses.iter().map(|c| c.cond.normalized()).collect();
     let clauses = compiled
         .policy
         .clauses
         .iter()
         .enumerate()
-        .map(|(index, clause)| {
-            // Verify and boolean forms consume the same items, so one walk serves both.
-            let result = satisfier.atom(&clause.cond.normalized()).map(|w| {
-                let selectors = Witness {
-                    items: selector_items(&clause_selectors(count, index)),
-                    requirements: Requirements::default(),
-                };
-                w.below(selectors)
-            });
-            ClausePlan { label: clause.label.clone(), index, result }
+        .map(|(index, clause)| ClausePlan {
+            label: clause.label.clone(),
+            index,
+            result: satisfier.choose(&conds, index),
         })
         .collect();
     Plan { clauses }
 }
 
-fn selector_items(selectors: &[bool]) -> Vec<Vec<u8>> {
-    selectors.iter().map(|&s| if s { vec![1] } else { Vec::new() }).collect()
+/// An item that is empty: a false selector, or the empty signature that fails a check.
+fn empty_item() -> Witness {
+    Witness { items: vec![Vec::new()], requirements: Requirements::default() }
 }
 
 struct Satisfier<'a> {
@@ -278,33 +273,48 @@ impl Satisfier<'_> {
         }
     }
 
-    /// The cheapest of alternatives compiled as an `IF … ELSE …` chain.
-    fn any(&self, subs: &[Cond], each: impl Fn(&Cond) -> Result<Witness, Need>) -> Result<Witness, Need> {
+    /// The cheapest of alternatives (the compiler's `alternatives`).
+    fn any(&self, subs: &[Cond]) -> Result<Witness, Need> {
         let mut best: Option<Witness> = None;
         let mut missing = Vec::new();
-        for (i, sub) in subs.iter().enumerate() {
-            match each(sub) {
-                Ok(w) => {
-                    let selectors = Witness {
-                        items: selector_items(&clause_selectors(subs.len(), i)),
-                        requirements: Requirements::default(),
-                    };
-                    let w = w.below(selectors);
-                    if best.as_ref().is_none_or(|b| w.size() < b.size()) {
-                        best = Some(w);
-                    }
-                }
+        for index in 0..subs.len() {
+            match self.choose(subs, index) {
+                Ok(w) if best.as_ref().is_none_or(|b| w.size() < b.size()) => best = Some(w),
+                Ok(_) => {}
                 Err(need) => missing.push(need),
             }
         }
         best.ok_or(Need::Any(missing))
     }
 
+    /// Alternative `index` of `subs`, as the compiler chooses it: by its leading signature (the
+    /// others by an empty one), or by a `1` selector (the others by an empty one).
+    fn choose(&self, subs: &[Cond], index: usize) -> Result<Witness, Need> {
+        let Some((first, rest)) = subs.split_first() else { return Err(Need::One("a clause".into())) };
+        if rest.is_empty() {
+            return self.atom(first);
+        }
+        if index > 0 {
+            return self.choose(rest, index - 1).map(|w| w.below(empty_item()));
+        }
+        let Some((key, rest)) = first.signature_and_rest() else {
+            let selector = Witness { items: vec![vec![1]], requirements: Requirements::default() };
+            return self.atom(first).map(|w| w.below(selector));
+        };
+        match (self.atom(&rest), self.sign(key)) {
+            (Ok(w), Ok(sig)) => {
+                Ok(w.below(Witness { items: vec![sig], requirements: Requirements::default() }))
+            }
+            (Err(need), Ok(_)) | (Ok(_), Err(need)) => Err(need),
+            (Err(a), Err(b)) => Err(Need::All(vec![b, a])),
+        }
+    }
+
     fn atom(&self, cond: &Cond) -> Result<Witness, Need> {
         let req = |requirements: Requirements| Ok(Witness { items: Vec::new(), requirements });
         match cond {
             Cond::And(subs) => self.all(subs, |s| self.atom(s)),
-            Cond::Or(subs) => self.any(subs, |s| self.atom(s)),
+            Cond::Or(subs) => self.any(subs),
             Cond::Sig(key) => {
                 Ok(Witness { items: vec![self.sign(key)?], requirements: Requirements::default() })
             }
@@ -519,41 +529,59 @@ fn group(n: u32) -> String {
 /// The largest unlocking script any clause can need: signatures at their longest, every
 /// selector and every item a clause may push.
 pub fn max_unlocking_size(compiled: &Compiled) -> usize {
-    fn sat(cond: &Cond) -> usize {
-        match cond {
-            Cond::Sig(_) => 1 + MAX_SIGNATURE_SIZE,
-            Cond::Multi { k, .. } => 1 + k * (1 + MAX_SIGNATURE_SIZE),
-            Cond::Sha256(_) => 33,
-            Cond::RoleSig { .. } => 1 + MAX_SIGNATURE_SIZE + 34,
-            Cond::And(subs) => subs.iter().map(sat).sum(),
-            Cond::Or(subs) => {
-                let n = subs.len();
-                subs.iter().enumerate().map(|(i, s)| sat(s) + clause_selectors(n, i).len()).max().unwrap_or(0)
-            }
-            Cond::Thresh { k, subs } => {
-                if subs.iter().all(|s| matches!(s, Cond::Sig(_)))
-                    && subs.len() <= medchain_vm::limits::MAX_PUBKEYS_PER_MULTISIG
-                {
-                    return 1 + k * (1 + MAX_SIGNATURE_SIZE);
-                }
-                let mut gains: Vec<usize> = subs
-                    .iter()
-                    .map(|s| sat(s) + usize::from(!matches!(s, Cond::Sig(_))))
-                    .map(|v| v.saturating_sub(1))
-                    .collect();
-                gains.sort_unstable_by(|a, b| b.cmp(a));
-                subs.len() + gains.iter().take(*k).sum::<usize>()
-            }
-            _ => 0,
-        }
+    max_unlocking_size_with(compiled, 1 + MAX_SIGNATURE_SIZE)
+}
+
+/// [`max_unlocking_size`] with each signature push counted as `signature_push` bytes (push
+/// opcode, DER and hash type), to compare with tools that assume other signature sizes.
+pub fn max_unlocking_size_with(compiled: &Compiled, signature_push: usize) -> usize {
+    let conds: Vec<Cond> = compiled.policy.clauses.iter().map(|c| c.cond.normalized()).collect();
+    alternatives_size(&conds, signature_push)
+}
+
+/// Largest satisfaction of any one of several alternatives, chosen as the compiler does.
+fn alternatives_size(subs: &[Cond], signature_push: usize) -> usize {
+    (0..subs.len()).map(|index| choice_size(subs, index, signature_push)).max().unwrap_or(0)
+}
+
+fn choice_size(subs: &[Cond], index: usize, signature_push: usize) -> usize {
+    let Some((first, rest)) = subs.split_first() else { return 0 };
+    if rest.is_empty() {
+        return sat_size(first, signature_push);
     }
-    let n = compiled.policy.clauses.len();
-    compiled
-        .policy
-        .clauses
-        .iter()
-        .enumerate()
-        .map(|(i, c)| sat(&c.cond.normalized()) + clause_selectors(n, i).len())
-        .max()
-        .unwrap_or(0)
+    if index > 0 {
+        return choice_size(rest, index - 1, signature_push) + 1;
+    }
+    match first.signature_and_rest() {
+        Some((_, rest)) => signature_push + sat_size(&rest, signature_push),
+        None => sat_size(first, signature_push) + 1,
+    }
+}
+
+/// Largest satisfaction of one condition.
+fn sat_size(cond: &Cond, signature_push: usize) -> usize {
+    let sat = |c: &Cond| sat_size(c, signature_push);
+    match cond {
+        Cond::Sig(_) => signature_push,
+        Cond::Multi { k, .. } => 1 + k * signature_push,
+        Cond::Sha256(_) => 33,
+        Cond::RoleSig { .. } => signature_push + 34,
+        Cond::And(subs) => subs.iter().map(sat).sum(),
+        Cond::Or(subs) => alternatives_size(subs, signature_push),
+        Cond::Thresh { k, subs } => {
+            if subs.iter().all(|s| matches!(s, Cond::Sig(_)))
+                && subs.len() <= medchain_vm::limits::MAX_PUBKEYS_PER_MULTISIG
+            {
+                return 1 + k * signature_push;
+            }
+            let mut gains: Vec<usize> = subs
+                .iter()
+                .map(|s| sat(s) + usize::from(!matches!(s, Cond::Sig(_))))
+                .map(|v| v.saturating_sub(1))
+                .collect();
+            gains.sort_unstable_by(|a, b| b.cmp(a));
+            subs.len() + gains.iter().take(*k).sum::<usize>()
+        }
+        _ => 0,
+    }
 }

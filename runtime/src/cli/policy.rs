@@ -222,9 +222,7 @@ fn parse_arguments(policy: &CheckedPolicy, texts: &BTreeMap<String, String>) -> 
 fn print_compiled(compiled: &Compiled, as_json: bool) {
     let unlocking = max_unlocking_size(compiled);
     if as_json {
-        let clauses: Vec<_> = (0..compiled.policy.clauses.len())
-            .map(|i| json!({ "label": compiled.policy.clauses.get(i).map(|c| c.label.clone()), "selectors": compiled.selectors(i) }))
-            .collect();
+        let clauses: Vec<&str> = compiled.policy.clauses.iter().map(|c| c.label.as_str()).collect();
         println!(
             "{}",
             json!({
