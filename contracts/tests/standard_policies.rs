@@ -10,7 +10,7 @@ use medchain_compiler::medscript::model::Arguments;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, Witness, max_unlocking_size, satisfy};
 use medchain_compiler::medscript::types::{Duration, Value};
-use medchain_compiler::medscript::{Compiled, compile, explain};
+use medchain_compiler::medscript::{Compiled, compile, explain, format};
 use medchain_contracts::{STANDARD_POLICIES, standard};
 use medchain_vm::{AccessHost, Flags, verify_script};
 use secp256k1::{PublicKey, SECP256K1, SecretKey};
@@ -352,5 +352,11 @@ fn listings_and_explanations() {
             )
         );
         insta::assert_snapshot!(format!("{}__explain", policy.name), explain(&checked));
+        assert_eq!(
+            format(policy.source).unwrap(),
+            policy.source,
+            "{} is kept in canonical format",
+            policy.name
+        );
     }
 }
