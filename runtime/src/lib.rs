@@ -2,4 +2,5 @@
 //! its state and the node grow here.
 
 pub mod cli;
+pub mod crypto;
 pub mod verify_batch;
