@@ -1,6 +1,7 @@
 //! The MedChain runtime: for now the `medchain` command line and its script tools; the chain,
 //! its state and the node grow here.
 
+pub mod chain;
 pub mod cli;
 pub mod crypto;
 pub mod verify_batch;

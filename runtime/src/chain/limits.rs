@@ -1,0 +1,37 @@
+//! The chain's limits, each a named constant with its own error where it is enforced.
+
+/// Largest encoded transaction, in bytes.
+pub const MAX_TX_SIZE: usize = 100_000;
+
+/// Most token inputs or outputs in one transaction.
+pub const MAX_TX_IO: usize = 1_000;
+
+/// Largest locking or unlocking script (the VM's limit).
+pub const MAX_SCRIPT_SIZE: usize = medchain_vm::limits::MAX_SCRIPT_SIZE;
+
+/// Most records one access may ask for.
+pub const MAX_RECORDS_PER_ACCESS: usize = 64;
+
+/// Largest key-deposit or share envelope.
+pub const MAX_ENVELOPE_SIZE: usize = 512;
+
+/// Longest emergency justification, in bytes of UTF-8.
+pub const MAX_JUSTIFICATION: usize = 2_000;
+
+/// Most emergency key shares a record may have.
+pub const MAX_EMERGENCY_SHARES: usize = 16;
+
+/// Largest encoded block, in bytes.
+pub const MAX_BLOCK_SIZE: usize = 4_000_000;
+
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: usize = 20_000;
+
+/// All tokens that can ever exist, in the smallest unit.
+pub const MAX_MONEY: u64 = 21_000_000 * 100_000_000;
+
+/// Blocks whose median time a new block's time must exceed.
+pub const MEDIAN_TIME_SPAN: usize = 11;
+
+/// Blocks before a coinbase output may be spent.
+pub const COINBASE_MATURITY: u32 = 10;
