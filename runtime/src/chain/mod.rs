@@ -1,6 +1,8 @@
 //! The chain: canonical encoding, primitives, transactions, blocks, validation and state.
 
+pub mod block;
 pub mod codec;
 pub mod limits;
+pub mod merkle;
 pub mod primitives;
 pub mod transaction;
