@@ -116,4 +116,12 @@ fn format_is_idempotent_on_messy_sources() {
     let once = format(messy).unwrap();
     assert_eq!(format(&once).unwrap(), once);
     insta::assert_snapshot!("format_messy", once);
+
+    // Comments stay on their side of the parameter list's closing parenthesis.
+    let header = "policy p(\n // about a\n a: pubkey, // trailing\n) {\n // first clause\n clause \"c\" { sig(a) }\n}\n";
+    let formatted = format(header).unwrap();
+    assert_eq!(format(&formatted).unwrap(), formatted);
+    let close = formatted.find(") {").unwrap();
+    assert!(formatted.find("// about a").unwrap() < close && formatted.find("// trailing").unwrap() < close);
+    assert!(formatted.find("// first clause").unwrap() > close, "{formatted}");
 }

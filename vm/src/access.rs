@@ -9,7 +9,7 @@ use crate::limits::{
     LOCKTIME_THRESHOLD, SEQUENCE_FINAL, SEQUENCE_LOCKTIME_DISABLE_FLAG, SEQUENCE_LOCKTIME_MASK,
     SEQUENCE_LOCKTIME_TYPE_FLAG,
 };
-use crate::signature::verify_ecdsa;
+use crate::signature::{SIGHASH_ALL, verify_ecdsa};
 
 /// Everything the medical opcodes and signature checks of one access ask about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,11 @@ fn same_kind(a: i64, b: i64) -> bool {
 impl Host for AccessHost {
     fn check_signature(&self, sig: &[u8], pubkey: &[u8], _script_code: &[u8]) -> bool {
         // The digest already commits to the policy, so the script code is not hashed again.
-        sig.split_last().is_some_and(|(_, der)| verify_ecdsa(der, pubkey, &self.digest))
+        // Only SIGHASH_ALL is accepted: a hash type the digest ignored could be rewritten by
+        // anyone, changing the unlocking script without invalidating it.
+        sig.split_last().is_some_and(|(&hash_type, der)| {
+            hash_type == SIGHASH_ALL && verify_ecdsa(der, pubkey, &self.digest)
+        })
     }
 
     fn check_lock_time(&self, lock_time: i64) -> bool {

@@ -45,6 +45,8 @@ pub struct Policy {
     pub name: Ident,
     /// Its typed parameters.
     pub params: Vec<Param>,
+    /// The parameter list, parentheses included.
+    pub params_span: Span,
     /// Its clauses; any one grants access.
     pub clauses: Vec<Clause>,
     /// The whole policy.

@@ -9,7 +9,7 @@ use super::codegen::{CompileError, compile, placeholder_arguments};
 use super::diagnostics::Diagnostic;
 use super::model::{CheckedClause, CheckedPolicy, Cond, ParamDecl, Ref};
 use super::roles::RoleRegistry;
-use super::types::{Duration, LOCKTIME_THRESHOLD, Type, Value};
+use super::types::{Duration, LOCKTIME_THRESHOLD, MAX_ROLE, Type, Value};
 
 /// The functions of the language, for "did you mean" help.
 const FUNCTIONS: &[&str] = &[
@@ -33,6 +33,12 @@ pub const MAX_MULTI_KEYS: usize = 20;
 /// Most sub-conditions in one `thresh`.
 pub const MAX_THRESH_SUBS: usize = 100;
 
+/// Names longer than this get no "did you mean" suggestion (it would cost too much).
+const MAX_SUGGESTED_NAME: usize = 64;
+
+/// Most diagnostics reported for one source; past this the check stops reporting.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
 /// Most satisfaction paths a clause is expanded into for the satisfiability checks.
 pub const MAX_PATHS: usize = 4096;
 
@@ -55,6 +61,7 @@ pub fn check(policy: &Policy, roles: &RoleRegistry) -> (Option<CheckedPolicy>, V
     }
     let mut labels: BTreeMap<&str, Span> = BTreeMap::new();
     let mut clauses = Vec::new();
+    let mut signers: BTreeMap<String, String> = BTreeMap::new();
     for clause in &policy.clauses {
         if labels.insert(&clause.label, clause.label_span).is_some() {
             checker.diagnostics.push(
@@ -69,6 +76,7 @@ pub fn check(policy: &Policy, roles: &RoleRegistry) -> (Option<CheckedPolicy>, V
         }
         let Some(cond) = checker.condition(&clause.body) else { continue };
         checker.clause_checks(&clause.label, clause.label_span, &cond);
+        checker.signing_keys(&clause.label, clause.label_span, &cond, &mut signers);
         clauses.push(CheckedClause { label: clause.label.clone(), cond });
     }
     for param in &policy.params {
@@ -97,6 +105,7 @@ pub fn check(policy: &Policy, roles: &RoleRegistry) -> (Option<CheckedPolicy>, V
     checker.diagnostics.sort_by_key(|d| d.span.start);
     let ok = !checker.diagnostics.iter().any(Diagnostic::is_error);
     let checked = checked.filter(|_| ok);
+    checker.diagnostics.truncate(MAX_DIAGNOSTICS);
     (checked, checker.diagnostics)
 }
 
@@ -292,21 +301,18 @@ impl Checker<'_> {
                     return None;
                 };
                 let n32 = u32::try_from(n).unwrap_or(u32::MAX);
-                let candidates: Vec<(Value, Type)> = vec![
+                let mut candidates: Vec<(Value, Type)> = vec![
                     (Value::Number(i64::from(n32)), Type::Number),
                     if n32 < LOCKTIME_THRESHOLD {
                         (Value::Height(n32), Type::Height)
                     } else {
                         (Value::Time(n32), Type::Time)
                     },
-                    (
-                        Value::Role(
-                            n32,
-                            self.roles.name(n32).map_or_else(|| format!("role {n32}"), str::to_owned),
-                        ),
-                        Type::Role,
-                    ),
                 ];
+                if n32 <= MAX_ROLE {
+                    let name = self.roles.name(n32).map_or_else(|| format!("role {n32}"), str::to_owned);
+                    candidates.push((Value::Role(n32, name), Type::Role));
+                }
                 if let Some((value, ty)) = candidates.into_iter().find(|(_, ty)| expected.0.contains(ty)) {
                     return Some((Ref::Literal(value), ty));
                 }
@@ -447,12 +453,18 @@ impl Checker<'_> {
                 let k = self.k_of_n(k?, subs.len(), span, "conditions")?;
                 Some(Cond::Thresh { k, subs })
             }
-            "after" | "before" => {
-                if !one(self, &format!("{}(height or time)", name.name)) {
+            "after" => {
+                if !one(self, "after(height or time)") {
                     return None;
                 }
-                let (r, _) = self.value(args.first()?, LOCK)?;
-                Some(if name.name == "after" { Cond::After(r) } else { Cond::Before(r) })
+                Some(Cond::After(self.value(args.first()?, LOCK)?.0))
+            }
+            "before" => {
+                // An access's expiry is a block height.
+                if !one(self, "before(height)") {
+                    return None;
+                }
+                Some(Cond::Before(self.value(args.first()?, Expected(&[Type::Height]))?.0))
             }
             "older" => {
                 if !one(self, "older(144 blocks) or older(30 days)") {
@@ -602,8 +614,74 @@ impl Checker<'_> {
         }
     }
 
+    /// A key may sign in one place per clause: a repeated key lets one signature count twice
+    /// (`thresh(2, sig(a), sig(a), …)` would need only `a`). Across clauses a repeated key is
+    /// allowed but warned about: when both clauses are met, anyone can switch between them.
+    fn signing_keys(&mut self, label: &str, span: Span, cond: &Cond, signers: &mut BTreeMap<String, String>) {
+        let mut in_clause = BTreeSet::new();
+        for c in cond.walk() {
+            let keys: Vec<&Ref> = match c {
+                Cond::Sig(key) => vec![key],
+                // Repeats inside one `multi` are reported where they are written.
+                Cond::Multi { keys, .. } => {
+                    let mut unique: Vec<&Ref> = Vec::new();
+                    for key in keys {
+                        if !unique.contains(&key) {
+                            unique.push(key);
+                        }
+                    }
+                    unique
+                }
+                _ => continue,
+            };
+            for key in keys {
+                let name = describe(key);
+                if !in_clause.insert(name.clone()) {
+                    self.error(
+                        Diagnostic::error(
+                            "duplicate-key",
+                            span,
+                            format!("key {name} signs in two places in clause \"{label}\""),
+                        )
+                        .label("one signature would count twice")
+                        .help("use each key once per clause"),
+                    );
+                } else if let Some(other) = signers.get(&name).filter(|other| *other != label) {
+                    self.error(
+                        Diagnostic::warning(
+                            "repeated-key",
+                            span,
+                            format!("key {name} signs in clause \"{other}\" and in clause \"{label}\""),
+                        )
+                        .help("when both clauses are met, anyone could switch an unlocking script between them; use separate keys if that matters"),
+                    );
+                }
+                signers.entry(name).or_insert_with(|| label.to_owned());
+            }
+        }
+    }
+
     /// Checks that need the whole clause.
     fn clause_checks(&mut self, label: &str, span: Span, cond: &Cond) {
+        for c in cond.walk() {
+            let unsigned_choice = match c {
+                Cond::Or(subs) => subs.len() > 1 && subs.iter().any(|s| !s.needs_signature()),
+                Cond::Thresh { k, subs } => *k < subs.len() && subs.iter().any(|s| !s.needs_signature()),
+                _ => false,
+            };
+            if unsigned_choice {
+                self.error(
+                    Diagnostic::warning(
+                        "malleable-choice",
+                        span,
+                        format!("clause \"{label}\" has a choice that no signature decides"),
+                    )
+                    .label("a third party could switch to the unsigned option")
+                    .help("make every alternative of `or` and `thresh` require a signature"),
+                );
+                break;
+            }
+        }
         if !cond.needs_signature() {
             self.error(
                 Diagnostic::error("no-signature", span, format!("clause \"{label}\" can be satisfied without any signature"))
@@ -696,6 +774,9 @@ pub fn paths(cond: &Cond) -> Option<Vec<Path<'_>>> {
                     for a in &acc {
                         for o in sub_paths.get(index)? {
                             next.push(a.iter().chain(o).copied().collect());
+                            if next.len() > MAX_PATHS {
+                                return None;
+                            }
                         }
                     }
                     acc = next;
@@ -743,14 +824,10 @@ pub fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
 /// Why one satisfaction path can never happen, if it cannot.
 fn path_problem(path: &Path<'_>, checker: &Checker<'_>) -> Option<String> {
     let kind = |r: &Ref| checker.literal_type(r);
-    let absolute: Vec<&Ref> = path
-        .iter()
-        .filter_map(|c| match c {
-            Cond::After(r) | Cond::Before(r) => Some(r),
-            _ => None,
-        })
-        .collect();
-    let kinds: BTreeSet<Type> = absolute.iter().filter_map(|r| kind(r)).collect();
+    // One lock time per transaction: its `after` conditions must all be heights or all times.
+    let lock_times: Vec<&Ref> =
+        path.iter().filter_map(|c| if let Cond::After(r) = c { Some(r) } else { None }).collect();
+    let kinds: BTreeSet<Type> = lock_times.iter().filter_map(|r| kind(r)).collect();
     if kinds.len() > 1 {
         return Some("mixes block heights and times in its lock times".into());
     }
@@ -778,9 +855,21 @@ fn path_problem(path: &Path<'_>, checker: &Checker<'_>) -> Option<String> {
     None
 }
 
+/// A key as messages name it.
+fn describe(key: &Ref) -> String {
+    match key {
+        Ref::Param(name) => format!("`{name}`"),
+        Ref::Literal(value) => format!("`{value}`"),
+    }
+}
+
 /// Suggests a name of `candidates` within edit distance 2 of `name`.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    if name.len() > MAX_SUGGESTED_NAME {
+        return None;
+    }
     candidates
+        .filter(|c| c.len() <= MAX_SUGGESTED_NAME)
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, c)| *d <= 2.max(name.len() / 4) && *d < c.len().max(1))
         .min()

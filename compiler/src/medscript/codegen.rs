@@ -79,10 +79,10 @@ pub fn placeholder_arguments(policy: &CheckedPolicy) -> Arguments {
         .iter()
         .enumerate()
         .map(|(i, param)| {
-            let seed = u8::try_from(i % 250 + 1).unwrap_or(1);
+            let seed = u32::try_from(i).unwrap_or(u32::MAX).to_le_bytes();
             let digest = |tag: u8| -> [u8; 32] {
                 use sha2::{Digest, Sha256};
-                Sha256::digest([tag, seed]).into()
+                Sha256::digest([&[tag][..], &seed].concat()).into()
             };
             let value = match param.ty {
                 Type::PubKey => Value::PubKey(

@@ -74,7 +74,7 @@ impl Diagnostic {
 /// A diagnostic joined to its source, for miette.
 struct Rendered<'a> {
     diagnostic: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: &'a NamedSource<String>,
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -108,7 +108,7 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        Some(self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -123,8 +123,9 @@ impl miette::Diagnostic for Rendered<'_> {
 pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut out = String::new();
+    let source = NamedSource::new(file_name, source.to_owned());
     for diagnostic in diagnostics {
-        let rendered = Rendered { diagnostic, source: NamedSource::new(file_name, source.to_owned()) };
+        let rendered = Rendered { diagnostic, source: &source };
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&diagnostic.message);
         }

@@ -39,11 +39,9 @@ impl Printer {
         let mut out = self.comments_before(policy.span.start, "");
         let params: Vec<String> =
             policy.params.iter().map(|p| format!("{}: {}", p.name.name, p.ty.name)).collect();
-        let last_param_end = policy.params.last().map_or(policy.name.span.end, |p| p.span.end);
-        let has_param_comments = self
-            .comments
-            .iter()
-            .any(|c| c.span.start > policy.name.span.end && c.span.start < last_param_end + 1);
+        let params_end = policy.params_span.end;
+        let has_param_comments =
+            self.comments.iter().any(|c| c.span.start > policy.name.span.end && c.span.start < params_end);
         let one_line = format!("policy {}({}) {{", policy.name.name, params.join(", "));
         if one_line.len() <= MAX_WIDTH && !has_param_comments {
             out.push_str(&one_line);
@@ -54,7 +52,7 @@ impl Printer {
                 out.push_str(&self.comments_before(param.span.start, INDENT));
                 out.push_str(&format!("{INDENT}{text},\n"));
             }
-            out.push_str(&self.comments_before(first_clause_start(policy), INDENT));
+            out.push_str(&self.comments_before(params_end, INDENT));
             out.push_str(") {\n");
         }
         for (i, clause) in policy.clauses.iter().enumerate() {
@@ -76,10 +74,6 @@ impl Printer {
         }
         out
     }
-}
-
-fn first_clause_start(policy: &Policy) -> usize {
-    policy.clauses.first().map_or(policy.span.end, |c| c.span.start)
 }
 
 /// An expression at `depth` indents: on one line if it fits, otherwise its top-level `and`

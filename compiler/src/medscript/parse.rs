@@ -11,6 +11,10 @@ use super::lexer::{Token, lex};
 /// Largest source accepted, in bytes.
 pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 
+/// Deepest nesting of parentheses and braces accepted (deeper trees would exhaust the stack
+/// of the passes that walk them).
+pub const MAX_NESTING: usize = 64;
+
 /// Parses a policy. On failure returns every lexical error and every syntax error the parser
 /// could recover from, in source order.
 pub fn parse(source: &str) -> Result<Policy, Vec<Diagnostic>> {
@@ -25,6 +29,24 @@ pub fn parse(source: &str) -> Result<Policy, Vec<Diagnostic>> {
         ]);
     }
     let lexed = lex(source);
+    let mut depth = 0usize;
+    for (start, token, end) in &lexed.tokens {
+        match token {
+            Token::LParen | Token::LBrace => depth += 1,
+            Token::RParen | Token::RBrace => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err(vec![
+                Diagnostic::error(
+                    "nesting-too-deep",
+                    Span::new(*start, *end),
+                    format!("nesting deeper than {MAX_NESTING} levels"),
+                )
+                .help("flatten the condition: `and`/`or` chains need no parentheses"),
+            ]);
+        }
+    }
     let mut diagnostics: Vec<Diagnostic> = lexed
         .errors
         .iter()

@@ -69,6 +69,9 @@ impl fmt::Display for Type {
     }
 }
 
+/// Largest role number: scripts read roles as 4-byte script numbers.
+pub const MAX_ROLE: u32 = 0x7fff_ffff;
+
 /// Lock times from this value on are Unix times, below it block heights (Bitcoin's rule).
 pub const LOCKTIME_THRESHOLD: u32 = 500_000_000;
 
@@ -214,6 +217,9 @@ impl Value {
                 .ok_or(format!("`{text}` is not a whole number between -4294967295 and 4294967295")),
             Type::Role => {
                 if let Ok(id) = number() {
+                    if id > MAX_ROLE {
+                        return Err(format!("role numbers go up to {MAX_ROLE}"));
+                    }
                     return Ok(Value::Role(
                         id,
                         roles.name(id).map_or_else(|| format!("role {id}"), str::to_owned),

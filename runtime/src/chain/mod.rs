@@ -2,7 +2,10 @@
 
 pub mod block;
 pub mod codec;
+pub mod genesis;
 pub mod limits;
 pub mod merkle;
 pub mod primitives;
+pub mod state;
+pub mod store;
 pub mod transaction;
