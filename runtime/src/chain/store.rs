@@ -89,19 +89,20 @@ impl Table {
 pub enum StoreError {
     /// The database reported an error.
     #[error("database error: {0}")]
-    Database(#[from] redb::Error),
+    Database(Box<redb::Error>),
 }
 
 macro_rules! from_redb {
     ($($t:ty),*) => {
         $(impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Database(e.into())
+                StoreError::Database(Box::new(e.into()))
             }
         })*
     };
 }
 from_redb!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
@@ -109,13 +110,16 @@ from_redb!(
     redb::CommitError
 );
 
+/// A key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// Reads from the chain state.
 pub trait Store {
     /// The value under `key`.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Every (key, value) whose key starts with `prefix`, in key order.
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
 }
 
 /// Writes a block's changes.
@@ -153,7 +157,7 @@ impl<S: Store + ?Sized> Store for Overlay<'_, S> {
         }
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self.base.scan(table, prefix)?.into_iter().collect();
         for ((t, key), change) in self.changes.range((table, prefix.to_vec())..) {
             if *t != table || !key.starts_with(prefix) {
@@ -192,7 +196,7 @@ impl Store for MemoryStore {
         Ok(self.data.get(&(table, key.to_vec())).cloned())
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         Ok(self
             .data
             .range((table, prefix.to_vec())..)
@@ -263,7 +267,7 @@ impl Store for RedbStore {
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
-    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, table: Table, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         let read = self.db.begin_read()?;
         let t = read.open_table(table.definition())?;
         let mut out = Vec::new();
