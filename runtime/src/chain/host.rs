@@ -5,7 +5,10 @@
 use std::cell::RefCell;
 
 use medchain_vm::host::{EmergencyCheck, Host, ModuleVerdict};
-use medchain_vm::limits::{LOCKTIME_THRESHOLD, SEQUENCE_FINAL, SEQUENCE_LOCKTIME_DISABLE_FLAG, SEQUENCE_LOCKTIME_MASK, SEQUENCE_LOCKTIME_TYPE_FLAG};
+use medchain_vm::limits::{
+    LOCKTIME_THRESHOLD, SEQUENCE_FINAL, SEQUENCE_LOCKTIME_DISABLE_FLAG, SEQUENCE_LOCKTIME_MASK,
+    SEQUENCE_LOCKTIME_TYPE_FLAG,
+};
 use medchain_vm::signature::{SIGHASH_ALL, verify_ecdsa};
 
 use super::primitives::{Hash32, PubKey};
@@ -36,8 +39,9 @@ pub struct ChainHost<'a, S: ?Sized> {
 impl<S: StateRead + ?Sized> Host for ChainHost<'_, S> {
     fn check_signature(&self, sig: &[u8], pubkey: &[u8], _script_code: &[u8]) -> bool {
         // Only SIGHASH_ALL: the digest ignores the hash type, so any other could be rewritten.
-        sig.split_last()
-            .is_some_and(|(&hash_type, der)| hash_type == SIGHASH_ALL && verify_ecdsa(der, pubkey, &self.digest.0))
+        sig.split_last().is_some_and(|(&hash_type, der)| {
+            hash_type == SIGHASH_ALL && verify_ecdsa(der, pubkey, &self.digest.0)
+        })
     }
 
     fn check_lock_time(&self, lock_time: i64) -> bool {
@@ -77,7 +81,11 @@ impl<S: StateRead + ?Sized> Host for ChainHost<'_, S> {
             return EmergencyCheck::NotEmergency;
         }
         let lasts = i64::from(self.expiry) - i64::from(self.height);
-        if self.expiry != 0 && lasts <= max_blocks { EmergencyCheck::Granted } else { EmergencyCheck::ExpiryTooFar }
+        if self.expiry != 0 && lasts <= max_blocks {
+            EmergencyCheck::Granted
+        } else {
+            EmergencyCheck::ExpiryTooFar
+        }
     }
 
     fn check_expiry(&self, bound: i64) -> bool {

@@ -3,9 +3,12 @@
 pub mod block;
 pub mod codec;
 pub mod genesis;
+pub mod host;
+pub mod ledger;
 pub mod limits;
 pub mod merkle;
 pub mod primitives;
 pub mod state;
 pub mod store;
 pub mod transaction;
+pub mod validate;
