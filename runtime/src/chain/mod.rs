@@ -1,6 +1,7 @@
 //! The chain: canonical encoding, primitives, transactions, blocks, validation and state.
 
 pub mod block;
+pub mod builder;
 pub mod codec;
 pub mod genesis;
 pub mod host;

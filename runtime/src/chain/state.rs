@@ -233,6 +233,20 @@ pub trait StateRead: Store {
         Ok(self.get(Table::ShareRelease, &[&emergency.0[..], &record.0, &holder.0].concat())?.is_some())
     }
 
+    /// Whether a grant or emergency access still allows reads at chain height `height`: not
+    /// expired, and not revoked in any block up to `height`.
+    fn access_active(&self, txid: &Hash32, height: u32) -> Result<bool, StateError> {
+        let Some(grant) = self.grant(txid)? else { return Ok(false) };
+        let expired = grant.expiry != 0 && height >= grant.expiry;
+        let revoked = self.revoked_at(txid)?.is_some_and(|at| at <= height);
+        Ok(!expired && !revoked)
+    }
+
+    /// The block at a height.
+    fn block(&self, height: u32) -> Result<Option<super::block::Block>, StateError> {
+        decode("block", self.get(Table::Block, &height.to_be_bytes())?)
+    }
+
     /// Where a transaction is: (height, index in block).
     fn tx_location(&self, txid: &Hash32) -> Result<Option<(u32, u32)>, StateError> {
         Ok(self.get(Table::TxIndex, &txid.0)?.and_then(|b| {

@@ -1,0 +1,122 @@
+//! Building and signing transactions and blocks: what wallets, the demo and tests use.
+
+use secp256k1::{Message, SECP256K1, SecretKey};
+
+use super::block::{BLOCK_VERSION, Block, Header};
+use super::primitives::{Hash32, PubKey, Sig};
+use super::state::StateRead;
+use super::store::Store;
+use super::transaction::{OutPoint, Payload, Transaction, TxOut};
+use super::validate::{Chain, Tip};
+use medchain_vm::script::push_bytes;
+use medchain_vm::signature::SIGHASH_ALL;
+
+/// The locking script of a key's tokens: `<key> CHECKSIG` (MedScript's `pay_to_key`).
+pub fn pay_to_key(key: &PubKey) -> Vec<u8> {
+    let mut script = push_bytes(&key.0);
+    script.push(medchain_vm::Opcode::CHECKSIG.0);
+    script
+}
+
+/// A key pair that signs.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    /// The secret key.
+    pub secret: SecretKey,
+    /// Its public key.
+    pub key: PubKey,
+}
+
+impl Signer {
+    /// The signer of a secret key.
+    pub fn new(secret: SecretKey) -> Signer {
+        Signer { key: PubKey::from_secret(&secret), secret }
+    }
+
+    /// A compact signature over a digest (for payload signatures).
+    pub fn sign(&self, digest: &Hash32) -> Sig {
+        Sig::sign(&self.secret, digest)
+    }
+
+    /// A script signature: DER plus SIGHASH_ALL, as CHECKSIG reads it.
+    pub fn script_signature(&self, digest: &Hash32) -> Vec<u8> {
+        let mut sig =
+            SECP256K1.sign_ecdsa(Message::from_digest(digest.0), &self.secret).serialize_der().to_vec();
+        sig.push(SIGHASH_ALL);
+        sig
+    }
+
+    /// The unlocking script for [`pay_to_key`] of this key.
+    pub fn unlock_pay_to_key(&self, digest: &Hash32) -> Vec<u8> {
+        push_bytes(&self.script_signature(digest))
+    }
+}
+
+/// Signs every input as spending [`pay_to_key`] of `signers[i]`.
+pub fn sign_inputs(tx: &mut Transaction, chain_id: &Hash32, signers: &[&Signer]) {
+    let digest = tx.signing_digest(chain_id);
+    for (input, signer) in tx.inputs.iter_mut().zip(signers) {
+        input.unlock = signer.unlock_pay_to_key(&digest);
+    }
+}
+
+/// The total fee `txs` pay, reading spent outputs from `state` or from earlier `txs`.
+pub fn fees<S: Store + ?Sized>(state: &S, txs: &[Transaction]) -> u64 {
+    let mut total: u64 = 0;
+    for (i, tx) in txs.iter().enumerate() {
+        let value_of = |outpoint: &OutPoint| -> u64 {
+            if let Some(earlier) =
+                txs.get(..i).and_then(|earlier| earlier.iter().find(|t| t.txid() == outpoint.txid))
+            {
+                return usize::try_from(outpoint.index)
+                    .ok()
+                    .and_then(|n| earlier.outputs.get(n))
+                    .map_or(0, |o| o.value);
+            }
+            state.coin(outpoint).ok().flatten().map_or(0, |c| c.output.value)
+        };
+        let inputs: u64 = tx.inputs.iter().map(|input| value_of(&input.prevout)).sum();
+        let outputs: u64 = tx.outputs.iter().map(|o| o.value).sum();
+        total = total.saturating_add(inputs.saturating_sub(outputs));
+    }
+    total
+}
+
+impl Chain {
+    /// A block on `tip` with a coinbase paying reward and fees to `reward_to`, signed by
+    /// `producer`.
+    pub fn build_block<S: Store + ?Sized>(
+        &self,
+        state: &S,
+        tip: &Tip,
+        time: u64,
+        producer: &Signer,
+        reward_to: &PubKey,
+        transactions: Vec<Transaction>,
+    ) -> Block {
+        let height = tip.height + 1;
+        let reward = self.genesis.block_reward.saturating_add(fees(state, &transactions));
+        let coinbase = Transaction::new(
+            Vec::new(),
+            vec![TxOut { value: reward, lock: pay_to_key(reward_to) }],
+            Payload::Coinbase { height },
+        );
+        let mut all = vec![coinbase];
+        all.extend(transactions);
+        let mut block = Block {
+            header: Header {
+                version: BLOCK_VERSION,
+                previous: tip.hash,
+                merkle_root: Hash32::default(),
+                height,
+                time,
+                producer: producer.key,
+                signature: Sig::EMPTY,
+            },
+            transactions: all,
+        };
+        block.header.merkle_root = block.compute_merkle_root();
+        block.header.sign(&producer.secret, &self.chain_id);
+        block
+    }
+}
