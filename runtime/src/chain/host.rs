@@ -12,6 +12,7 @@ use medchain_vm::limits::{
 use medchain_vm::signature::{SIGHASH_ALL, verify_ecdsa};
 
 use super::primitives::{Hash32, PubKey};
+use super::scripts::SignatureCache;
 use super::state::{StateError, StateRead};
 
 /// What one script check may ask about.
@@ -32,6 +33,8 @@ pub struct ChainHost<'a, S: ?Sized> {
     pub deposit_for: Option<PubKey>,
     /// Whether this is an emergency access.
     pub emergency: bool,
+    /// Signatures already verified.
+    pub cache: Option<&'a SignatureCache>,
     /// A state read failure, kept to report after the script (the VM sees "no").
     pub failure: RefCell<Option<StateError>>,
 }
@@ -39,9 +42,15 @@ pub struct ChainHost<'a, S: ?Sized> {
 impl<S: StateRead + ?Sized> Host for ChainHost<'_, S> {
     fn check_signature(&self, sig: &[u8], pubkey: &[u8], _script_code: &[u8]) -> bool {
         // Only SIGHASH_ALL: the digest ignores the hash type, so any other could be rewritten.
-        sig.split_last().is_some_and(|(&hash_type, der)| {
-            hash_type == SIGHASH_ALL && verify_ecdsa(der, pubkey, &self.digest.0)
-        })
+        let Some((&SIGHASH_ALL, der)) = sig.split_last() else { return false };
+        if self.cache.is_some_and(|cache| cache.contains(&self.digest, pubkey, sig)) {
+            return true;
+        }
+        let valid = verify_ecdsa(der, pubkey, &self.digest.0);
+        if valid && let Some(cache) = self.cache {
+            cache.insert(&self.digest, pubkey, sig);
+        }
+        valid
     }
 
     fn check_lock_time(&self, lock_time: i64) -> bool {

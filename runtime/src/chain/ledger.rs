@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use super::block::Block;
 use super::primitives::Hash32;
+use super::scripts::Verifier;
 use super::state::{SCHEMA_VERSION, StateError};
 use super::store::{MemoryStore, RedbStore, Store, StoreError};
 use super::validate::{Applied, BlockError, Chain, Tip};
@@ -55,6 +56,7 @@ pub enum LedgerError {
 pub struct Ledger {
     chain: Chain,
     store: RedbStore,
+    verifier: Verifier,
 }
 
 impl Ledger {
@@ -71,12 +73,17 @@ impl Ledger {
             (_, Some(found)) if found != SCHEMA_VERSION => return Err(LedgerError::Schema { found }),
             _ => {}
         }
-        Ok(Ledger { chain, store })
+        Ok(Ledger { chain, store, verifier: Verifier::all_cores() })
     }
 
     /// The chain's parameters.
     pub fn chain(&self) -> &Chain {
         &self.chain
+    }
+
+    /// The script verifier (its signature cache is shared with the mempool).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
     }
 
     /// The state, for queries.
@@ -101,7 +108,7 @@ impl Ledger {
         block: &Block,
         before_commit: &mut dyn FnMut(usize),
     ) -> Result<Applied, LedgerError> {
-        let applied = self.chain.validate_block(&self.store, block)?;
+        let applied = self.chain.validate_block(&self.store, block, &self.verifier)?;
         self.store.write(&applied.changes, before_commit)?;
         Ok(applied)
     }
@@ -112,7 +119,7 @@ pub fn replay(chain: &Chain, blocks: &[Block]) -> Result<MemoryStore, BlockError
     let mut store = MemoryStore::default();
     store.apply(chain.genesis_changes());
     for block in blocks {
-        let applied = chain.validate_block(&store, block)?;
+        let applied = chain.validate_block(&store, block, &Verifier::new(1))?;
         store.apply(applied.changes);
     }
     Ok(store)

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod limits;
 pub mod merkle;
 pub mod primitives;
+pub mod scripts;
 pub mod state;
 pub mod store;
 pub mod transaction;

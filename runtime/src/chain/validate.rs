@@ -3,20 +3,19 @@
 //! which the caller writes in one atomic transaction. Nothing here reads a clock, the
 //! filesystem or a hash map's order, and nothing uses floats.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use medchain_vm::{Flags, ScriptError, verify_script};
+use medchain_vm::{Flags, ScriptError};
 use thiserror::Error;
 
 use super::block::{BLOCK_VERSION, Block};
 use super::codec::Encode;
 use super::genesis::{Genesis, MEDICAL_INSTITUTION};
-use super::host::ChainHost;
 use super::limits::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
 };
 use super::primitives::{Hash32, PubKey, Sig};
+use super::scripts::{CheckFailure, ScriptCheck, Subject, Verifier, run_checks};
 use super::state::{
     Coin, GrantEntry, RecordEntry, ReleaseEntry, SCHEMA_VERSION, StateError, StateRead, role_key,
 };
@@ -382,7 +381,12 @@ impl Chain {
     }
 
     /// Checks `block` against `state` (the state as of its parent) and returns what it changes.
-    pub fn validate_block<S: Store + ?Sized>(&self, state: &S, block: &Block) -> Result<Applied, BlockError> {
+    pub fn validate_block<S: Store + Sync + ?Sized>(
+        &self,
+        state: &S,
+        block: &Block,
+        verifier: &Verifier,
+    ) -> Result<Applied, BlockError> {
         let size = block.to_bytes().len();
         if size > MAX_BLOCK_SIZE {
             return Err(BlockError::TooLarge(size));
@@ -419,6 +423,7 @@ impl Chain {
         let mut overlay = Overlay::new(state);
         let mut fees: u64 = 0;
         let mut coinbase_value = 0;
+        let mut checks = Vec::new();
         for (index, tx) in block.transactions.iter().enumerate() {
             let txid = tx.txid();
             let fail = |error: TxError| BlockError::Transaction { index, txid, error };
@@ -426,8 +431,10 @@ impl Chain {
             if is_coinbase != (index == 0) {
                 return Err(fail(TxError::MisplacedCoinbase));
             }
-            let fee =
-                self.apply_transaction(state, &mut overlay, tx, &txid, index, &context).map_err(fail)?;
+            let scope = Scope { txid, index };
+            let fee = self
+                .apply_transaction(state, &mut overlay, tx, scope, &context, &mut checks)
+                .map_err(fail)?;
             if is_coinbase {
                 coinbase_value = tx.outputs.iter().map(|o| o.value).sum();
             }
@@ -436,6 +443,15 @@ impl Chain {
         let allowed = self.genesis.block_reward.saturating_add(fees);
         if coinbase_value > allowed {
             return Err(BlockError::CoinbaseTooLarge { claimed: coinbase_value, allowed });
+        }
+        if let Some((position, failure)) = run_checks(&checks, state, verifier) {
+            let check = checks.get(position).ok_or_else(|| BlockError::State("lost script check".into()))?;
+            let error = match (failure, check.subject) {
+                (CheckFailure::State(error), _) => TxError::State(error),
+                (CheckFailure::Script(error), Subject::Input(index)) => TxError::Script { index, error },
+                (CheckFailure::Script(error), Subject::Record(record)) => TxError::Policy { record, error },
+            };
+            return Err(BlockError::Transaction { index: check.tx_index, txid: check.txid, error });
         }
         let new_tip = Tip { height: header.height, hash: header.hash() };
         overlay.put(Table::Block, header.height.to_be_bytes().to_vec(), block.to_bytes());
@@ -452,10 +468,11 @@ impl Chain {
         parent: &S,
         overlay: &mut Overlay<'_, S>,
         tx: &Transaction,
-        txid: &Hash32,
-        index: usize,
+        scope: Scope,
         context: &Context,
+        checks: &mut Vec<ScriptCheck>,
     ) -> Result<u64, TxError> {
+        let (txid, index) = (&scope.txid, scope.index);
         check_transaction(tx)?;
         let digest = tx.signing_digest(&self.chain_id);
         if let Payload::Coinbase { height } = tx.payload {
@@ -476,9 +493,13 @@ impl Chain {
                 return Err(TxError::ImmatureCoinbase(i));
             }
             self.check_relative_lock(parent, input.sequence, coin.height, context, &format!("input {i}"))?;
-            let host = self.host(parent, tx, digest, input.sequence, context, None, false);
-            verify_script(&input.unlock, &coin.output.lock, CHAIN_FLAGS, &host)
-                .map_err(|error| TxError::Script { index: i, error })?;
+            checks.push(ScriptCheck {
+                subject: Subject::Input(i),
+                unlock: input.unlock.clone(),
+                lock: coin.output.lock.clone(),
+                sequence: input.sequence,
+                ..scope.check(tx, digest, context)
+            });
             input_value = input_value.checked_add(coin.output.value).ok_or(TxError::ValueTooLarge)?;
             overlay.delete(Table::Utxo, input.prevout.to_bytes());
         }
@@ -487,7 +508,7 @@ impl Chain {
         if !is_coinbase && output_value > input_value {
             return Err(TxError::Overspend { inputs: input_value, outputs: output_value });
         }
-        self.apply_payload(parent, overlay, tx, txid, digest, context)?;
+        self.apply_payload(parent, overlay, tx, scope, digest, context, checks)?;
         for (i, output) in tx.outputs.iter().enumerate() {
             let outpoint = OutPoint { txid: *txid, index: u32::try_from(i).unwrap_or(u32::MAX) };
             let coin = Coin { output: output.clone(), height: context.height, coinbase: is_coinbase };
@@ -538,30 +559,6 @@ impl Chain {
         if reached { Ok(()) } else { Err(TxError::RelativeLock(what.to_owned())) }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn host<'s, S: Store + ?Sized>(
-        &self,
-        parent: &'s S,
-        tx: &Transaction,
-        digest: Hash32,
-        sequence: u32,
-        context: &Context,
-        deposit_for: Option<PubKey>,
-        emergency: bool,
-    ) -> ChainHost<'s, S> {
-        ChainHost {
-            state: parent,
-            digest,
-            lock_time: tx.lock_time,
-            sequence,
-            expiry: tx.expiry,
-            height: context.height,
-            deposit_for,
-            emergency,
-            failure: RefCell::new(None),
-        }
-    }
-
     fn require_institution<S: Store + ?Sized>(
         &self,
         parent: &S,
@@ -575,15 +572,18 @@ impl Chain {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply_payload<S: Store + ?Sized>(
         &self,
         parent: &S,
         overlay: &mut Overlay<'_, S>,
         tx: &Transaction,
-        txid: &Hash32,
+        scope: Scope,
         digest: Hash32,
         context: &Context,
+        checks: &mut Vec<ScriptCheck>,
     ) -> Result<(), TxError> {
+        let txid = &scope.txid;
         let signed = |sig: &Sig, key: &PubKey, who: &'static str| {
             if sig.verify(key, &digest) { Ok(()) } else { Err(TxError::BadSignature(who)) }
         };
@@ -667,8 +667,16 @@ impl Chain {
                 overlay.put(Table::PatientRecord, record_key(patient, txid), Vec::new());
             }
             Payload::AccessGrant { grantee, purpose, records } => {
-                let patient =
-                    self.check_records(parent, overlay, tx, digest, records, *grantee, false, context)?;
+                let patient = self.check_records(
+                    parent,
+                    overlay,
+                    tx,
+                    (scope, digest),
+                    records,
+                    (*grantee, false),
+                    context,
+                    checks,
+                )?;
                 let entry = GrantEntry {
                     grantee: *grantee,
                     purpose: *purpose,
@@ -690,8 +698,16 @@ impl Chain {
                 }
                 self.require_institution(parent, requester, "requester")?;
                 signed(signature, requester, "requester")?;
-                let patient =
-                    self.check_records(parent, overlay, tx, digest, records, *requester, true, context)?;
+                let patient = self.check_records(
+                    parent,
+                    overlay,
+                    tx,
+                    (scope, digest),
+                    records,
+                    (*requester, true),
+                    context,
+                    checks,
+                )?;
                 let entry = GrantEntry {
                     grantee: *requester,
                     purpose: 0,
@@ -771,11 +787,11 @@ impl Chain {
         parent: &S,
         overlay: &Overlay<'_, S>,
         tx: &Transaction,
-        digest: Hash32,
+        (scope, digest): (Scope, Hash32),
         records: &[RecordAccess],
-        grantee: PubKey,
-        emergency: bool,
+        (grantee, emergency): (PubKey, bool),
         context: &Context,
+        checks: &mut Vec<ScriptCheck>,
     ) -> Result<PubKey, TxError> {
         let mut owner: Option<PubKey> = None;
         for access in records {
@@ -798,14 +814,44 @@ impl Chain {
                 context,
                 &format!("record {}", access.record),
             )?;
-            let host = self.host(parent, tx, digest, access.sequence, context, deposit_for, emergency);
-            verify_script(&access.unlock, &record.policy, CHAIN_FLAGS, &host)
-                .map_err(|error| TxError::Policy { record: access.record, error })?;
-            if let Some(error) = host.failure.into_inner() {
-                return Err(error.into());
-            }
+            checks.push(ScriptCheck {
+                subject: Subject::Record(access.record),
+                unlock: access.unlock.clone(),
+                lock: record.policy.clone(),
+                sequence: access.sequence,
+                deposit_for,
+                emergency,
+                ..scope.check(tx, digest, context)
+            });
         }
         owner.ok_or(TxError::NoRecords)
+    }
+}
+
+/// The transaction being checked.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    txid: Hash32,
+    index: usize,
+}
+
+impl Scope {
+    /// A script check of this transaction with the fields every check shares.
+    fn check(&self, tx: &Transaction, digest: Hash32, context: &Context) -> ScriptCheck {
+        ScriptCheck {
+            tx_index: self.index,
+            txid: self.txid,
+            subject: Subject::Input(0),
+            unlock: Vec::new(),
+            lock: Vec::new(),
+            digest,
+            lock_time: tx.lock_time,
+            sequence: u32::MAX,
+            expiry: tx.expiry,
+            height: context.height,
+            deposit_for: None,
+            emergency: false,
+        }
     }
 }
 

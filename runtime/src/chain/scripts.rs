@@ -1,0 +1,204 @@
+//! Script checks of a block, run in parallel after the block's state rules passed: every
+//! input's locking script and every accessed record's policy. The verdict is the first
+//! failing check in block order, whatever the number of threads or their scheduling.
+//! Signatures verified once (in the mempool, say) are remembered in a bounded cache.
+
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+
+use medchain_vm::{ScriptError, verify_script};
+use sha2::{Digest, Sha256};
+
+use super::host::ChainHost;
+use super::primitives::{Hash32, PubKey};
+use super::state::{StateError, StateRead};
+use super::validate::CHAIN_FLAGS;
+
+/// Most verified signatures remembered.
+pub const SIGNATURE_CACHE_CAPACITY: usize = 200_000;
+
+/// Remembers (digest, key, signature) triples that verified. Only successes are kept, so a
+/// hit can only skip work, never change a verdict.
+#[derive(Debug, Default)]
+pub struct SignatureCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    known: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl SignatureCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entry(digest: &Hash32, pubkey: &[u8], sig: &[u8]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(digest.0);
+        hasher.update([u8::try_from(pubkey.len()).unwrap_or(u8::MAX)]);
+        hasher.update(pubkey);
+        hasher.update(sig);
+        hasher.finalize().into()
+    }
+
+    /// Whether this signature verified before.
+    pub fn contains(&self, digest: &Hash32, pubkey: &[u8], sig: &[u8]) -> bool {
+        let entry = Self::entry(digest, pubkey, sig);
+        self.inner.lock().is_ok_and(|inner| inner.known.contains(&entry))
+    }
+
+    /// Remembers a signature that verified, forgetting the oldest past the capacity.
+    pub fn insert(&self, digest: &Hash32, pubkey: &[u8], sig: &[u8]) {
+        let entry = Self::entry(digest, pubkey, sig);
+        if let Ok(mut inner) = self.inner.lock() {
+            if inner.known.insert(entry) {
+                inner.order.push_back(entry);
+                while inner.order.len() > SIGNATURE_CACHE_CAPACITY {
+                    if let Some(old) = inner.order.pop_front() {
+                        inner.known.remove(&old);
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many signatures are remembered.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |inner| inner.known.len())
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How script checks run.
+#[derive(Debug)]
+pub struct Verifier {
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Verified signatures.
+    pub cache: SignatureCache,
+}
+
+impl Verifier {
+    /// A verifier with `threads` workers and an empty cache.
+    pub fn new(threads: usize) -> Self {
+        Self { threads: threads.max(1), cache: SignatureCache::new() }
+    }
+
+    /// A verifier using every core.
+    pub fn all_cores() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, usize::from))
+    }
+}
+
+/// What a check is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A token input, by position.
+    Input(usize),
+    /// An accessed record, by storage id.
+    Record(Hash32),
+}
+
+/// One script check: everything it needs, owned, so it can run on any thread.
+#[derive(Debug, Clone)]
+pub struct ScriptCheck {
+    /// The transaction's position in the block.
+    pub tx_index: usize,
+    /// Its id.
+    pub txid: Hash32,
+    /// What is checked.
+    pub subject: Subject,
+    /// The unlocking script.
+    pub unlock: Vec<u8>,
+    /// The locking script or policy.
+    pub lock: Vec<u8>,
+    /// The signing digest.
+    pub digest: Hash32,
+    /// The transaction's lock time.
+    pub lock_time: u32,
+    /// The input's or access's sequence.
+    pub sequence: u32,
+    /// The transaction's expiry.
+    pub expiry: u32,
+    /// The block height.
+    pub height: u32,
+    /// The grantee a key deposit is addressed to.
+    pub deposit_for: Option<PubKey>,
+    /// Whether the access is an emergency.
+    pub emergency: bool,
+}
+
+/// The first failing check, in block order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckFailure {
+    /// A script failed.
+    Script(ScriptError),
+    /// State could not be read.
+    State(String),
+}
+
+impl ScriptCheck {
+    fn run<S: StateRead + Sync + ?Sized>(
+        &self,
+        state: &S,
+        cache: &SignatureCache,
+    ) -> Result<(), CheckFailure> {
+        let host = ChainHost {
+            state,
+            digest: self.digest,
+            lock_time: self.lock_time,
+            sequence: self.sequence,
+            expiry: self.expiry,
+            height: self.height,
+            deposit_for: self.deposit_for,
+            emergency: self.emergency,
+            cache: Some(cache),
+            failure: RefCell::new(None::<StateError>),
+        };
+        let result = verify_script(&self.unlock, &self.lock, CHAIN_FLAGS, &host);
+        if let Some(error) = host.failure.into_inner() {
+            return Err(CheckFailure::State(error.to_string()));
+        }
+        result.map_err(CheckFailure::Script)
+    }
+}
+
+/// Runs `checks` on `verifier.threads` threads; returns the first failure in block order.
+pub fn run_checks<S: StateRead + Sync + ?Sized>(
+    checks: &[ScriptCheck],
+    state: &S,
+    verifier: &Verifier,
+) -> Option<(usize, CheckFailure)> {
+    let threads = verifier.threads.min(checks.len()).max(1);
+    if threads == 1 {
+        return checks
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| c.run(state, &verifier.cache).err().map(|e| (i, e)));
+    }
+    let results: Vec<Option<(usize, CheckFailure)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    checks
+                        .iter()
+                        .enumerate()
+                        .skip(worker)
+                        .step_by(threads)
+                        .find_map(|(i, c)| c.run(state, &verifier.cache).err().map(|e| (i, e)))
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(None)).collect()
+    });
+    results.into_iter().flatten().min_by_key(|(i, _)| *i)
+}
