@@ -55,13 +55,13 @@ impl SignatureCache {
     /// Remembers a signature that verified, forgetting the oldest past the capacity.
     pub fn insert(&self, digest: &Hash32, pubkey: &[u8], sig: &[u8]) {
         let entry = Self::entry(digest, pubkey, sig);
-        if let Ok(mut inner) = self.inner.lock() {
-            if inner.known.insert(entry) {
-                inner.order.push_back(entry);
-                while inner.order.len() > SIGNATURE_CACHE_CAPACITY {
-                    if let Some(old) = inner.order.pop_front() {
-                        inner.known.remove(&old);
-                    }
+        if let Ok(mut inner) = self.inner.lock()
+            && inner.known.insert(entry)
+        {
+            inner.order.push_back(entry);
+            while inner.order.len() > SIGNATURE_CACHE_CAPACITY {
+                if let Some(old) = inner.order.pop_front() {
+                    inner.known.remove(&old);
                 }
             }
         }
