@@ -62,9 +62,24 @@ pub struct Ledger {
 impl Ledger {
     /// Opens the state in `dir` for `chain`, initializing it from genesis when empty.
     pub fn open(dir: &Path, chain: Chain) -> Result<Ledger, LedgerError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| LedgerError::Directory { path: dir.display().to_string(), error: e.to_string() })?;
-        let store = RedbStore::open(&dir.join(STATE_FILE))?;
+        let io = |e: std::io::Error| LedgerError::Directory {
+            path: dir.display().to_string(),
+            error: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let path = dir.join(STATE_FILE);
+        if !path.exists() {
+            // Build the genesis state in a scratch file and rename it into place, so a kill
+            // during creation never leaves a half-made database behind.
+            let scratch = dir.join(format!("{STATE_FILE}.new"));
+            if scratch.exists() {
+                std::fs::remove_file(&scratch).map_err(io)?;
+            }
+            RedbStore::open(&scratch)?.write(&chain.genesis_changes(), &mut |_| {})?;
+            std::fs::rename(&scratch, &path).map_err(io)?;
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        let store = RedbStore::open(&path)?;
         match Chain::stored_identity(&store)? {
             (None, _) => store.write(&chain.genesis_changes(), &mut |_| {})?,
             (Some(found), _) if found != chain.chain_id => {

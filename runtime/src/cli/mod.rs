@@ -1,5 +1,6 @@
 //! The `medchain` command line: argument parsing and dispatch to each command group.
 
+mod chain;
 mod policy;
 mod script;
 
@@ -23,6 +24,9 @@ enum Command {
     /// Check, compile, explain, format and satisfy MedScript policies.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Import blocks into a data directory and show its state.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
 }
 
 /// Parses the arguments and runs the command. Exit codes: 0 success, 1 a script or check
@@ -32,6 +36,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Script(command) => script::run(command),
         Command::Policy(command) => policy::run(command),
+        Command::Chain(command) => chain::run(command),
     };
     match result {
         Ok(code) => code,
