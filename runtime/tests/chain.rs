@@ -33,6 +33,9 @@ fn the_story_of_a_record() {
     let grant_id = grant_tx.txid();
     w.mine(vec![grant_tx.clone()]);
     assert!(w.store.access_active(&grant_id, w.tip.height).unwrap());
+    let (proven, header, proof) = w.store.transaction_proof(&grant_id).unwrap().unwrap();
+    assert_eq!(proven, grant_tx);
+    assert!(proof.verify(&grant_id, &header.merkle_root), "a patient can check the grant is in a block");
     let deposit = &grant_tx.record_accesses()[0].deposit;
     assert_eq!(
         ecies::open(&researcher.secret, deposit).unwrap(),

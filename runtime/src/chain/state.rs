@@ -247,6 +247,27 @@ pub trait StateRead: Store {
         decode("block", self.get(Table::Block, &height.to_be_bytes())?)
     }
 
+    /// A transaction with its block header and the proof that it is in that block.
+    fn transaction_proof(
+        &self,
+        txid: &Hash32,
+    ) -> Result<
+        Option<(super::transaction::Transaction, super::block::Header, super::merkle::MerkleProof)>,
+        StateError,
+    > {
+        let Some((height, index)) = self.tx_location(txid)? else { return Ok(None) };
+        let Some(block) = self.block(height)? else { return Ok(None) };
+        let txids: Vec<Hash32> =
+            block.transactions.iter().map(super::transaction::Transaction::txid).collect();
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        let (Some(tx), Some(proof)) =
+            (block.transactions.get(index), super::merkle::MerkleProof::build(&txids, index))
+        else {
+            return Ok(None);
+        };
+        Ok(Some((tx.clone(), block.header, proof)))
+    }
+
     /// Where a transaction is: (height, index in block).
     fn tx_location(&self, txid: &Hash32) -> Result<Option<(u32, u32)>, StateError> {
         Ok(self.get(Table::TxIndex, &txid.0)?.and_then(|b| {
