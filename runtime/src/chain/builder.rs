@@ -18,6 +18,17 @@ pub fn pay_to_key(key: &PubKey) -> Vec<u8> {
     script
 }
 
+/// The locking script `DUP HASH160 <hash of key> EQUALVERIFY CHECKSIG` (pay to key hash).
+pub fn pay_to_key_hash(key: &PubKey) -> Vec<u8> {
+    use ripemd::Ripemd160;
+    use sha2::{Digest, Sha256};
+    let hash = Ripemd160::digest(Sha256::digest(key.0));
+    let mut script = vec![medchain_vm::Opcode::DUP.0, medchain_vm::Opcode::HASH160.0];
+    script.extend(push_bytes(&hash));
+    script.extend([medchain_vm::Opcode::EQUALVERIFY.0, medchain_vm::Opcode::CHECKSIG.0]);
+    script
+}
+
 /// A key pair that signs.
 #[derive(Debug, Clone)]
 pub struct Signer {
@@ -44,6 +55,11 @@ impl Signer {
             SECP256K1.sign_ecdsa(Message::from_digest(digest.0), &self.secret).serialize_der().to_vec();
         sig.push(SIGHASH_ALL);
         sig
+    }
+
+    /// The unlocking script for [`pay_to_key_hash`] of this key.
+    pub fn unlock_pay_to_key_hash(&self, digest: &Hash32) -> Vec<u8> {
+        [push_bytes(&self.script_signature(digest)), push_bytes(&self.key.0)].concat()
     }
 
     /// The unlocking script for [`pay_to_key`] of this key.

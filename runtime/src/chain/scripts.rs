@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 
 use medchain_vm::{ScriptError, verify_script};
 use sha2::{Digest, Sha256};
@@ -147,6 +147,24 @@ pub enum CheckFailure {
 }
 
 impl ScriptCheck {
+    /// A check of nothing, standing for a lost one in error reports.
+    fn placeholder() -> ScriptCheck {
+        ScriptCheck {
+            tx_index: 0,
+            txid: Hash32::default(),
+            subject: Subject::Input(0),
+            unlock: Vec::new(),
+            lock: Vec::new(),
+            digest: Hash32::default(),
+            lock_time: 0,
+            sequence: 0,
+            expiry: 0,
+            height: 0,
+            deposit_for: None,
+            emergency: false,
+        }
+    }
+
     fn run<S: StateRead + Sync + ?Sized>(
         &self,
         state: &S,
@@ -172,33 +190,117 @@ impl ScriptCheck {
     }
 }
 
-/// Runs `checks` on `verifier.threads` threads; returns the first failure in block order.
-pub fn run_checks<S: StateRead + Sync + ?Sized>(
-    checks: &[ScriptCheck],
+/// `f` of every item, computed on `threads` threads, in order.
+pub fn parallel_map<T: Sync, R: Send + Default + Clone>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.min(items.len()).max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let parts: Vec<Vec<R>> = std::thread::scope(|scope| {
+        let f = &f;
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+    });
+    parts.concat()
+}
+
+/// Where the state pass hands its script checks.
+pub struct CheckQueue<'q> {
+    sender: Option<mpsc::Sender<Vec<(usize, ScriptCheck)>>>,
+    inline: Option<&'q mut Vec<(usize, ScriptCheck)>>,
+    next: usize,
+}
+
+impl CheckQueue<'_> {
+    /// Queues the checks of one transaction, numbered in block order.
+    pub fn submit(&mut self, checks: Vec<ScriptCheck>) {
+        let numbered: Vec<(usize, ScriptCheck)> =
+            checks.into_iter().map(|c| (self.next_position(), c)).collect();
+        if let Some(sender) = &self.sender {
+            // A worker gone means a panic there; the join below reports it as a failure.
+            let _ = sender.send(numbered);
+        } else if let Some(inline) = self.inline.as_mut() {
+            inline.extend(numbered);
+        }
+    }
+
+    fn next_position(&mut self) -> usize {
+        self.next += 1;
+        self.next - 1
+    }
+}
+
+/// The first failing check of a block: the check and why.
+pub type FirstFailure = Option<(ScriptCheck, CheckFailure)>;
+
+/// Runs `pass`, which submits script checks, while `verifier.threads` workers run them.
+/// Returns the pass's result and the first failing check in block order.
+pub fn run_with_checks<S, T>(
     state: &S,
     verifier: &Verifier,
-) -> Option<(usize, CheckFailure)> {
-    let threads = verifier.threads.min(checks.len()).max(1);
-    if threads == 1 {
-        return checks
-            .iter()
-            .enumerate()
-            .find_map(|(i, c)| c.run(state, &verifier.cache).err().map(|e| (i, e)));
+    pass: impl FnOnce(&mut CheckQueue<'_>) -> T,
+) -> (T, FirstFailure)
+where
+    S: StateRead + Sync + ?Sized,
+{
+    let first = |a: Option<(usize, ScriptCheck, CheckFailure)>,
+                 b: Option<(usize, ScriptCheck, CheckFailure)>| match (a, b) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    if verifier.threads <= 1 {
+        let mut checks = Vec::new();
+        let result = pass(&mut CheckQueue { sender: None, inline: Some(&mut checks), next: 0 });
+        let failure =
+            checks.into_iter().find_map(|(_, c)| c.run(state, &verifier.cache).err().map(|e| (c, e)));
+        return (result, failure);
     }
-    let results: Vec<Option<(usize, CheckFailure)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                scope.spawn(move || {
-                    checks
-                        .iter()
-                        .enumerate()
-                        .skip(worker)
-                        .step_by(threads)
-                        .find_map(|(i, c)| c.run(state, &verifier.cache).err().map(|e| (i, e)))
+    let (sender, receiver) = mpsc::channel::<Vec<(usize, ScriptCheck)>>();
+    let receiver = Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..verifier.threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut failure = None;
+                    loop {
+                        let batch = match receiver.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(batch) = batch else { break };
+                        for (position, check) in batch {
+                            if failure.as_ref().is_some_and(|(p, _, _)| *p < position) {
+                                continue;
+                            }
+                            if let Err(e) = check.run(state, &verifier.cache) {
+                                failure = first(failure, Some((position, check, e)));
+                            }
+                        }
+                    }
+                    failure
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(None)).collect()
-    });
-    results.into_iter().flatten().min_by_key(|(i, _)| *i)
+        let result = pass(&mut CheckQueue { sender: Some(sender), inline: None, next: 0 });
+        let mut failure = None;
+        for worker in workers {
+            let found = worker.join().unwrap_or_else(|_| {
+                Some((
+                    usize::MAX,
+                    ScriptCheck::placeholder(),
+                    CheckFailure::State("a script worker panicked".into()),
+                ))
+            });
+            failure = first(failure, found);
+        }
+        (result, failure.map(|(_, check, e)| (check, e)))
+    })
 }

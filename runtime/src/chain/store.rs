@@ -127,7 +127,8 @@ pub type Changes = BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>;
 
 /// A store seen through pending changes.
 pub struct Overlay<'a, S: ?Sized> {
-    base: &'a S,
+    /// The store under the changes.
+    pub base: &'a S,
     /// The pending changes: `None` deletes.
     pub changes: Changes,
 }

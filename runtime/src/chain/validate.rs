@@ -14,8 +14,9 @@ use super::genesis::{Genesis, MEDICAL_INSTITUTION};
 use super::limits::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
 };
+use super::merkle::merkle_root;
 use super::primitives::{Hash32, PubKey, Sig};
-use super::scripts::{CheckFailure, ScriptCheck, Subject, Verifier, run_checks};
+use super::scripts::{CheckFailure, ScriptCheck, Subject, Verifier, parallel_map, run_with_checks};
 use super::state::{
     Coin, GrantEntry, RecordEntry, ReleaseEntry, SCHEMA_VERSION, StateError, StateRead, role_key,
 };
@@ -387,9 +388,9 @@ impl Chain {
         block: &Block,
         verifier: &Verifier,
     ) -> Result<Applied, BlockError> {
-        let size = block.to_bytes().len();
-        if size > MAX_BLOCK_SIZE {
-            return Err(BlockError::TooLarge(size));
+        let encoded = block.to_bytes();
+        if encoded.len() > MAX_BLOCK_SIZE {
+            return Err(BlockError::TooLarge(encoded.len()));
         }
         let header = &block.header;
         if header.version != BLOCK_VERSION {
@@ -415,37 +416,51 @@ impl Chain {
         if !header.signature.verify(&header.producer, &header.signing_digest(&self.chain_id)) {
             return Err(BlockError::BadProducerSignature);
         }
-        if block.compute_merkle_root() != header.merkle_root {
+        // Every transaction's id and signing digest, hashed in parallel.
+        let hashes = parallel_map(&block.transactions, verifier.threads, |tx| {
+            let bytes = tx.to_bytes();
+            (Hash32::double_sha256(&bytes), tx.signing_digest(&self.chain_id), bytes.len())
+        });
+        let txids: Vec<Hash32> = hashes.iter().map(|(txid, _, _)| *txid).collect();
+        if merkle_root(&txids) != header.merkle_root {
             return Err(BlockError::BadMerkleRoot);
         }
 
         let context = Context { height: header.height, time: header.time, median_time: median };
-        let mut overlay = Overlay::new(state);
-        let mut fees: u64 = 0;
-        let mut coinbase_value = 0;
-        let mut checks = Vec::new();
-        for (index, tx) in block.transactions.iter().enumerate() {
-            let txid = tx.txid();
-            let fail = |error: TxError| BlockError::Transaction { index, txid, error };
-            let is_coinbase = matches!(tx.payload, Payload::Coinbase { .. });
-            if is_coinbase != (index == 0) {
-                return Err(fail(TxError::MisplacedCoinbase));
+        // The state pass runs here while the script checks it produces run on the workers;
+        // script failures are looked at only once the state pass succeeded, so which error a
+        // block gets does not depend on threads or timing.
+        let (pass, failure) = run_with_checks(state, verifier, |checks| {
+            let mut overlay = Overlay::new(state);
+            let mut fees: u64 = 0;
+            let mut coinbase_value = 0;
+            let mut batch = Vec::new();
+            for (index, tx) in block.transactions.iter().enumerate() {
+                let (txid, digest, size) = hashes.get(index).copied().unwrap_or_default();
+                let fail = |error: TxError| BlockError::Transaction { index, txid, error };
+                let is_coinbase = matches!(tx.payload, Payload::Coinbase { .. });
+                if is_coinbase != (index == 0) {
+                    return Err(fail(TxError::MisplacedCoinbase));
+                }
+                let scope = Scope { txid, index, digest, size };
+                let fee = self
+                    .apply_transaction(state, &mut overlay, tx, scope, &context, &mut batch)
+                    .map_err(fail)?;
+                checks.submit(std::mem::take(&mut batch));
+                if is_coinbase {
+                    coinbase_value = tx.outputs.iter().map(|o| o.value).sum();
+                }
+                fees = fees.checked_add(fee).ok_or_else(|| fail(TxError::ValueTooLarge))?;
             }
-            let scope = Scope { txid, index };
-            let fee = self
-                .apply_transaction(state, &mut overlay, tx, scope, &context, &mut checks)
-                .map_err(fail)?;
-            if is_coinbase {
-                coinbase_value = tx.outputs.iter().map(|o| o.value).sum();
+            let allowed = self.genesis.block_reward.saturating_add(fees);
+            if coinbase_value > allowed {
+                return Err(BlockError::CoinbaseTooLarge { claimed: coinbase_value, allowed });
             }
-            fees = fees.checked_add(fee).ok_or_else(|| fail(TxError::ValueTooLarge))?;
-        }
-        let allowed = self.genesis.block_reward.saturating_add(fees);
-        if coinbase_value > allowed {
-            return Err(BlockError::CoinbaseTooLarge { claimed: coinbase_value, allowed });
-        }
-        if let Some((position, failure)) = run_checks(&checks, state, verifier) {
-            let check = checks.get(position).ok_or_else(|| BlockError::State("lost script check".into()))?;
+            Ok((overlay.changes, fees))
+        });
+        let (changes, fees) = pass?;
+        let mut overlay = Overlay { base: state, changes };
+        if let Some((check, failure)) = failure {
             let error = match (failure, check.subject) {
                 (CheckFailure::State(error), _) => TxError::State(error),
                 (CheckFailure::Script(error), Subject::Input(index)) => TxError::Script { index, error },
@@ -454,7 +469,7 @@ impl Chain {
             return Err(BlockError::Transaction { index: check.tx_index, txid: check.txid, error });
         }
         let new_tip = Tip { height: header.height, hash: header.hash() };
-        overlay.put(Table::Block, header.height.to_be_bytes().to_vec(), block.to_bytes());
+        overlay.put(Table::Block, header.height.to_be_bytes().to_vec(), encoded);
         overlay.put(Table::BlockHeight, new_tip.hash.0.to_vec(), header.height.to_be_bytes().to_vec());
         overlay.put(Table::Meta, META_TIP.to_vec(), tip_bytes(&new_tip));
         overlay.put(Table::Meta, time_key(header.height), header.time.to_be_bytes().to_vec());
@@ -473,8 +488,8 @@ impl Chain {
         checks: &mut Vec<ScriptCheck>,
     ) -> Result<u64, TxError> {
         let (txid, index) = (&scope.txid, scope.index);
-        check_transaction(tx)?;
-        let digest = tx.signing_digest(&self.chain_id);
+        check_transaction_sized(tx, scope.size)?;
+        let digest = scope.digest;
         if let Payload::Coinbase { height } = tx.payload {
             if height != context.height {
                 return Err(TxError::CoinbaseHeight { found: height, expected: context.height });
@@ -833,6 +848,8 @@ impl Chain {
 struct Scope {
     txid: Hash32,
     index: usize,
+    digest: Hash32,
+    size: usize,
 }
 
 impl Scope {
@@ -875,7 +892,11 @@ fn parse_tip(bytes: &[u8]) -> Option<Tip> {
 
 /// The rules a transaction meets on its own, without state.
 pub fn check_transaction(tx: &Transaction) -> Result<(), TxError> {
-    let size = tx.to_bytes().len();
+    check_transaction_sized(tx, tx.to_bytes().len())
+}
+
+/// [`check_transaction`] for a transaction whose encoded size is known.
+fn check_transaction_sized(tx: &Transaction, size: usize) -> Result<(), TxError> {
     if size > MAX_TX_SIZE {
         return Err(TxError::TooLarge(size));
     }
