@@ -470,3 +470,57 @@ fn script_verdicts_do_not_depend_on_threads_or_the_cache() {
     let warm = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
     assert_eq!(cold, warm);
 }
+
+#[test]
+fn change_consolidation_and_joint_payments() {
+    let mut w = World::new();
+    let (patient, hospital) = (w.p.patient.clone(), w.p.hospital.clone());
+    let take = |w: &mut World, who: &Signer| w.coins.get_mut(&who.key).unwrap().pop().unwrap();
+    // Consolidation: three of the patient's coins into one, minus a fee.
+    let coins: Vec<_> = (0..3).map(|_| take(&mut w, &patient)).collect();
+    let mut consolidate = Transaction::new(
+        coins
+            .iter()
+            .map(|(outpoint, _)| TxIn { prevout: *outpoint, unlock: Vec::new(), sequence: u32::MAX })
+            .collect(),
+        vec![TxOut { value: 3 * COIN - FEE, lock: pay_to_key(&patient.key) }],
+        Payload::Transfer,
+    );
+    sign_inputs(&mut consolidate, &w.chain.chain_id, &[&patient, &patient, &patient]);
+    // A joint payment: the patient and the hospital each put in a coin, pay the clinic, and
+    // each take their change.
+    let (mine, theirs) = (take(&mut w, &patient), take(&mut w, &hospital));
+    let mut joint = Transaction::new(
+        vec![
+            TxIn { prevout: mine.0, unlock: Vec::new(), sequence: u32::MAX },
+            TxIn { prevout: theirs.0, unlock: Vec::new(), sequence: u32::MAX },
+        ],
+        vec![
+            TxOut { value: COIN, lock: pay_to_key(&w.p.clinic.key) },
+            TxOut { value: COIN / 2 - FEE, lock: pay_to_key(&patient.key) },
+            TxOut { value: COIN / 2, lock: pay_to_key(&hospital.key) },
+        ],
+        Payload::Transfer,
+    );
+    let mut half_signed = joint.clone();
+    sign_inputs(&mut half_signed, &w.chain.chain_id, &[&patient, &patient]);
+    assert!(
+        matches!(w.refuse(half_signed), TxError::Script { index: 1, .. }),
+        "each signer signs its own input"
+    );
+    sign_inputs(&mut joint, &w.chain.chain_id, &[&patient, &hospital]);
+    let applied = w.mine(vec![consolidate.clone(), joint.clone()]);
+    assert_eq!(applied.fees, 2 * FEE);
+    let coinbase = w.store.block(w.tip.height).unwrap().unwrap().transactions[0].clone();
+    assert_eq!(
+        coinbase.outputs[0].value,
+        w.chain.genesis.block_reward + 2 * FEE,
+        "the coinbase pays reward and fees"
+    );
+    for (tx, outputs) in [(&consolidate, 1u32), (&joint, 3)] {
+        for index in 0..outputs {
+            assert!(w.store.coin(&OutPoint { txid: tx.txid(), index }).unwrap().is_some());
+        }
+    }
+    assert!(w.store.coin(&mine.0).unwrap().is_none(), "spent outputs are gone");
+}
