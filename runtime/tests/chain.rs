@@ -466,6 +466,14 @@ fn script_verdicts_do_not_depend_on_threads_or_the_cache() {
     let block = w.block(txs);
     let verifier = Verifier::new(3);
     let cold = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
+    assert!(verifier.cache.is_empty(), "block validation does not fill the cache");
+    for tx in &block.transactions[1..] {
+        assert_eq!(
+            w.chain.validate_transaction(&w.store, tx, w.time, &verifier),
+            Ok(FEE),
+            "mempool acceptance"
+        );
+    }
     assert_eq!(verifier.cache.len(), 6);
     let warm = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
     assert_eq!(cold, warm);

@@ -35,6 +35,9 @@ pub struct ChainHost<'a, S: ?Sized> {
     pub emergency: bool,
     /// Signatures already verified.
     pub cache: Option<&'a SignatureCache>,
+    /// Whether to remember signatures that verify (the mempool does; a block's signatures
+    /// are never checked again, so block validation only looks).
+    pub remember: bool,
     /// A state read failure, kept to report after the script (the VM sees "no").
     pub failure: RefCell<Option<StateError>>,
 }
@@ -47,7 +50,10 @@ impl<S: StateRead + ?Sized> Host for ChainHost<'_, S> {
             return true;
         }
         let valid = verify_ecdsa(der, pubkey, &self.digest.0);
-        if valid && let Some(cache) = self.cache {
+        if valid
+            && self.remember
+            && let Some(cache) = self.cache
+        {
             cache.insert(&self.digest, pubkey, sig);
         }
         valid

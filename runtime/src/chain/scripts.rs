@@ -23,6 +23,8 @@ pub const SIGNATURE_CACHE_CAPACITY: usize = 200_000;
 #[derive(Debug, Default)]
 pub struct SignatureCache {
     inner: Mutex<CacheInner>,
+    /// Entries held, readable without the lock (a cold cache costs no hashing).
+    count: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +50,9 @@ impl SignatureCache {
 
     /// Whether this signature verified before.
     pub fn contains(&self, digest: &Hash32, pubkey: &[u8], sig: &[u8]) -> bool {
+        if self.count.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return false;
+        }
         let entry = Self::entry(digest, pubkey, sig);
         self.inner.lock().is_ok_and(|inner| inner.known.contains(&entry))
     }
@@ -64,6 +69,7 @@ impl SignatureCache {
                     inner.known.remove(&old);
                 }
             }
+            self.count.store(inner.known.len(), std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -135,6 +141,8 @@ pub struct ScriptCheck {
     pub deposit_for: Option<PubKey>,
     /// Whether the access is an emergency.
     pub emergency: bool,
+    /// Whether signatures that verify are remembered in the cache.
+    pub remember: bool,
 }
 
 /// The first failing check, in block order.
@@ -162,10 +170,12 @@ impl ScriptCheck {
             height: 0,
             deposit_for: None,
             emergency: false,
+            remember: false,
         }
     }
 
-    fn run<S: StateRead + Sync + ?Sized>(
+    /// Runs the check.
+    pub fn run<S: StateRead + Sync + ?Sized>(
         &self,
         state: &S,
         cache: &SignatureCache,
@@ -180,6 +190,7 @@ impl ScriptCheck {
             deposit_for: self.deposit_for,
             emergency: self.emergency,
             cache: Some(cache),
+            remember: self.remember,
             failure: RefCell::new(None::<StateError>),
         };
         let result = verify_script(&self.unlock, &self.lock, CHAIN_FLAGS, &host);

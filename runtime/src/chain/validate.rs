@@ -476,6 +476,47 @@ impl Chain {
         Ok(Applied { tip: new_tip, fees, changes: overlay.changes })
     }
 
+    /// Checks a loose transaction (for the mempool) as if it were the only one in the next
+    /// block at `time`, remembering the signatures that verify so the block that includes it
+    /// need not verify them again. Returns its fee.
+    pub fn validate_transaction<S: Store + Sync + ?Sized>(
+        &self,
+        state: &S,
+        tx: &Transaction,
+        time: u64,
+        verifier: &Verifier,
+    ) -> Result<u64, TxError> {
+        if matches!(tx.payload, Payload::Coinbase { .. }) {
+            return Err(TxError::MisplacedCoinbase);
+        }
+        let tip = self.tip(state)?.ok_or_else(|| TxError::State("state is not initialized".into()))?;
+        let context =
+            Context { height: tip.height + 1, time, median_time: self.median_time(state, tip.height)? };
+        let bytes = tx.to_bytes();
+        let scope = Scope {
+            txid: Hash32::double_sha256(&bytes),
+            index: 1,
+            digest: tx.signing_digest(&self.chain_id),
+            size: bytes.len(),
+        };
+        let mut overlay = Overlay::new(state);
+        let mut checks = Vec::new();
+        let fee = self.apply_transaction(state, &mut overlay, tx, scope, &context, &mut checks)?;
+        for check in checks {
+            let check = ScriptCheck { remember: true, ..check };
+            if let Err(failure) = check.run(state, &verifier.cache) {
+                return Err(match (failure, check.subject) {
+                    (CheckFailure::State(error), _) => TxError::State(error),
+                    (CheckFailure::Script(error), Subject::Input(index)) => TxError::Script { index, error },
+                    (CheckFailure::Script(error), Subject::Record(record)) => {
+                        TxError::Policy { record, error }
+                    }
+                });
+            }
+        }
+        Ok(fee)
+    }
+
     /// Checks one transaction against the state so far (`overlay`; roles are read from the
     /// parent's state) and records what it changes. Returns its fee.
     fn apply_transaction<S: Store + ?Sized>(
@@ -868,6 +909,8 @@ impl Scope {
             height: context.height,
             deposit_for: None,
             emergency: false,
+            // A block's signatures are not checked again: look them up, do not remember them.
+            remember: false,
         }
     }
 }
