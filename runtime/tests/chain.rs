@@ -532,3 +532,104 @@ fn change_consolidation_and_joint_payments() {
     }
     assert!(w.store.coin(&mine.0).unwrap().is_none(), "spent outputs are gone");
 }
+
+#[test]
+fn remaining_rules() {
+    let mut w = World::new();
+    let (patient, insurer, hospital, clinic) =
+        (w.p.patient.clone(), w.p.insurer.clone(), w.p.hospital.clone(), w.p.clinic.clone());
+
+    let mut huge = w.tx(&patient, Payload::Transfer, 0, None);
+    huge.outputs = (0..11).map(|_| TxOut { value: 1, lock: vec![0x51; 10_000] }).collect();
+    assert!(matches!(w.refuse(huge), TxError::TooLarge(_)));
+    let mut rich = w.tx(&patient, Payload::Transfer, 0, None);
+    rich.outputs = vec![TxOut { value: u64::MAX, lock: Vec::new() }];
+    assert_eq!(w.refuse(rich), TxError::ValueTooLarge);
+
+    // A relative lock the spent output is too young for.
+    let mut waiting = w.tx(&patient, Payload::Transfer, 0, None);
+    waiting.inputs[0].sequence = 10;
+    sign_inputs(&mut waiting, &w.chain.chain_id, &[&patient]);
+    assert!(matches!(w.refuse(waiting), TxError::RelativeLock(_)));
+
+    // A block whose coinbase names the wrong height, or spends an input.
+    let mut block = w.block(vec![]);
+    w.time -= 600;
+    block.transactions[0].payload = Payload::Coinbase { height: 9 };
+    block.header.merkle_root = block.compute_merkle_root();
+    block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    assert!(matches!(
+        w.chain.validate_block(&w.store, &block, &w.verifier),
+        Err(BlockError::Transaction { error: TxError::CoinbaseHeight { found: 9, expected: 1 }, .. })
+    ));
+    let mut block = w.block(vec![]);
+    w.time -= 600;
+    let (coin, _) = w.coins[&patient.key][0];
+    block.transactions[0].inputs.push(TxIn { prevout: coin, unlock: Vec::new(), sequence: u32::MAX });
+    block.header.merkle_root = block.compute_merkle_root();
+    block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    assert!(matches!(
+        w.chain.validate_block(&w.store, &block, &w.verifier),
+        Err(BlockError::Transaction { error: TxError::CoinbaseWithInputs, .. })
+    ));
+
+    // Accesses: none named, or records of two patients in one grant.
+    let empty =
+        w.tx(&patient, Payload::AccessGrant { grantee: insurer.key, purpose: 1, records: vec![] }, 0, None);
+    assert_eq!(w.refuse(empty), TxError::NoRecords);
+    let (first, compiled, key) = stored_record(&mut w);
+    let release = w.tx(
+        &hospital,
+        Payload::Release {
+            patient: insurer.key,
+            institution: hospital.key,
+            commitment: Hash32::sha256(b"x"),
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&hospital),
+    );
+    let release_id = release.txid();
+    w.mine(vec![release]);
+    let storage = w.tx(
+        &insurer,
+        Payload::Storage {
+            release: release_id,
+            patient: insurer.key,
+            ciphertext: Hash32::sha256(b"y"),
+            policy: compiled.script.clone(),
+            emergency: None,
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&insurer),
+    );
+    let second = storage.txid();
+    w.mine(vec![storage]);
+    let mut mixed = grant(&mut w, first, &compiled, &key, true);
+    if let Payload::AccessGrant { records, .. } = &mut mixed.payload {
+        let mut other = records[0].clone();
+        other.record = second;
+        records.push(other);
+    }
+    sign_inputs(&mut mixed, &w.chain.chain_id, &[&patient]);
+    assert_eq!(w.refuse(mixed), TxError::MixedOwners);
+
+    // Share releases after the emergency expired, or with no envelope.
+    let expiry = w.tip.height + 3;
+    let breakglass = emergency(&mut w, first, &compiled, &clinic, expiry, "sepsis");
+    let access = breakglass.txid();
+    w.mine(vec![breakglass]);
+    let share = |envelope: Vec<u8>| Payload::ShareRelease {
+        emergency: access,
+        record: first,
+        holder: hospital.key,
+        envelope,
+        signature: Sig::EMPTY,
+    };
+    let tx = w.tx(&hospital, share(vec![1, 2]), 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::BadEnvelope);
+    w.mine(vec![]);
+    let tx = w.tx(&hospital, share(vec![9; ecies::ENVELOPE_OVERHEAD]), 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::EmergencyExpired);
+}
