@@ -4,4 +4,5 @@
 pub mod chain;
 pub mod cli;
 pub mod crypto;
+pub mod node;
 pub mod verify_batch;

@@ -1,0 +1,5 @@
+//! The node's parts around the chain: the record store, key files and the mempool.
+
+pub mod blobs;
+
+
