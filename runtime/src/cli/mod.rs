@@ -1,6 +1,7 @@
 //! The `medchain` command line: argument parsing and dispatch to each command group.
 
 mod chain;
+mod keys;
 mod policy;
 mod script;
 
@@ -27,6 +28,8 @@ enum Command {
     /// Import blocks into a data directory and show its state.
     #[command(subcommand)]
     Chain(chain::ChainCommand),
+    /// Create a key and write it encrypted under a passphrase (Argon2id, ChaCha20-Poly1305).
+    Keygen(keys::KeygenArgs),
 }
 
 /// Parses the arguments and runs the command. Exit codes: 0 success, 1 a script or check
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Script(command) => script::run(command),
         Command::Policy(command) => policy::run(command),
         Command::Chain(command) => chain::run(command),
+        Command::Keygen(args) => keys::run(args),
     };
     match result {
         Ok(code) => code,

@@ -75,7 +75,11 @@ impl BlobStore for LocalBlobStore {
         if self.contains(expected) {
             // Content addressing: the same hash is the same data. Drain and check anyway.
             let (size, actual) = hash_stream(data, &mut io::sink())?;
-            return if actual == *expected { Ok(size) } else { Err(BlobError::HashMismatch { expected: *expected, actual }) };
+            return if actual == *expected {
+                Ok(size)
+            } else {
+                Err(BlobError::HashMismatch { expected: *expected, actual })
+            };
         }
         let scratch = self.dir.join(format!("{}.partial.{}", expected.to_hex(), std::process::id()));
         let result = (|| {
@@ -99,7 +103,12 @@ impl BlobStore for LocalBlobStore {
             io::ErrorKind::NotFound => BlobError::NotFound(*hash),
             _ => BlobError::Io(e),
         })?;
-        Ok(Box::new(VerifyingReader { inner: BufReader::new(file), hasher: Sha256::new(), expected: *hash, done: false }))
+        Ok(Box::new(VerifyingReader {
+            inner: BufReader::new(file),
+            hasher: Sha256::new(),
+            expected: *hash,
+            done: false,
+        }))
     }
 
     fn contains(&self, hash: &Hash32) -> bool {
@@ -143,7 +152,10 @@ impl<R: Read> Read for VerifyingReader<R> {
             self.done = true;
             let actual = Hash32(std::mem::take(&mut self.hasher).finalize().into());
             if actual != self.expected {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("stored record {} is corrupt", self.expected)));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("stored record {} is corrupt", self.expected),
+                ));
             }
         }
         self.hasher.update(buf.get(..n).unwrap_or_default());

@@ -1,0 +1,193 @@
+//! The mempool: valid transactions waiting for a block, ordered by fee rate, bounded in count
+//! and bytes, without two transactions spending the same output.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use thiserror::Error;
+
+use crate::chain::codec::Encode;
+use crate::chain::primitives::Hash32;
+use crate::chain::transaction::{OutPoint, Transaction};
+
+/// Most transactions held.
+pub const MAX_MEMPOOL_TXS: usize = 50_000;
+
+/// Most bytes of transactions held.
+pub const MAX_MEMPOOL_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MempoolError {
+    /// Already waiting.
+    #[error("transaction {0} is already in the mempool")]
+    Duplicate(Hash32),
+    /// Spends an output another waiting transaction spends.
+    #[error("transaction spends {0}, which waiting transaction {1} already spends")]
+    Conflict(String, Hash32),
+    /// The mempool is full of transactions paying at least as much per byte.
+    #[error("the mempool is full; pay a higher fee rate")]
+    Full,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    tx: Transaction,
+    size: usize,
+    rate: u64,
+    order: u64,
+}
+
+/// Waiting transactions.
+#[derive(Debug, Default)]
+pub struct Mempool {
+    entries: BTreeMap<Hash32, Entry>,
+    /// (fee rate, arrival) → txid: best first.
+    ranking: BTreeSet<(Reverse<u64>, u64, Hash32)>,
+    spent: BTreeMap<OutPoint, Hash32>,
+    bytes: usize,
+    arrivals: u64,
+}
+
+/// Fee per 1,000 bytes, in whole units.
+fn fee_rate(fee: u64, size: usize) -> u64 {
+    fee.saturating_mul(1_000) / u64::try_from(size.max(1)).unwrap_or(u64::MAX)
+}
+
+impl Mempool {
+    /// An empty mempool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Admits a transaction already validated against the chain, with its fee.
+    pub fn insert(&mut self, tx: Transaction, fee: u64) -> Result<Hash32, MempoolError> {
+        let txid = tx.txid();
+        if self.entries.contains_key(&txid) {
+            return Err(MempoolError::Duplicate(txid));
+        }
+        for input in &tx.inputs {
+            if let Some(other) = self.spent.get(&input.prevout) {
+                return Err(MempoolError::Conflict(
+                    format!("{}:{}", input.prevout.txid, input.prevout.index),
+                    *other,
+                ));
+            }
+        }
+        let size = tx.to_bytes().len();
+        let rate = fee_rate(fee, size);
+        while self.entries.len() >= MAX_MEMPOOL_TXS || self.bytes + size > MAX_MEMPOOL_BYTES {
+            let Some(&(Reverse(worst), _, worst_id)) = self.ranking.iter().next_back() else {
+                return Err(MempoolError::Full);
+            };
+            if worst >= rate {
+                return Err(MempoolError::Full);
+            }
+            self.remove(&worst_id);
+        }
+        for input in &tx.inputs {
+            self.spent.insert(input.prevout, txid);
+        }
+        self.arrivals += 1;
+        self.ranking.insert((Reverse(rate), self.arrivals, txid));
+        self.bytes += size;
+        self.entries.insert(txid, Entry { tx, size, rate, order: self.arrivals });
+        Ok(txid)
+    }
+
+    /// Removes a transaction.
+    pub fn remove(&mut self, txid: &Hash32) -> Option<Transaction> {
+        let entry = self.entries.remove(txid)?;
+        self.ranking.remove(&(Reverse(entry.rate), entry.order, *txid));
+        for input in &entry.tx.inputs {
+            self.spent.remove(&input.prevout);
+        }
+        self.bytes -= entry.size;
+        Some(entry.tx)
+    }
+
+    /// Drops the transactions a block included, and any that spend what it spent.
+    pub fn remove_included(&mut self, included: &[Transaction]) {
+        for tx in included {
+            self.remove(&tx.txid());
+            for input in &tx.inputs {
+                if let Some(conflict) = self.spent.get(&input.prevout).copied() {
+                    self.remove(&conflict);
+                }
+            }
+        }
+    }
+
+    /// The best transactions by fee rate, at most `max_count` and `max_bytes`.
+    pub fn select(&self, max_count: usize, max_bytes: usize) -> Vec<Transaction> {
+        let mut bytes = 0;
+        let mut out = Vec::new();
+        for (_, _, txid) in &self.ranking {
+            let Some(entry) = self.entries.get(txid) else { continue };
+            if out.len() >= max_count {
+                break;
+            }
+            if bytes + entry.size > max_bytes {
+                continue;
+            }
+            bytes += entry.size;
+            out.push(entry.tx.clone());
+        }
+        out
+    }
+
+    /// A waiting transaction.
+    pub fn get(&self, txid: &Hash32) -> Option<&Transaction> {
+        self.entries.get(txid).map(|e| &e.tx)
+    }
+
+    /// How many transactions wait.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none waits.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes of waiting transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::transaction::{Payload, TxIn, TxOut};
+
+    fn tx(spend: u8, value: u64) -> Transaction {
+        Transaction::new(
+            vec![TxIn {
+                prevout: OutPoint { txid: Hash32([spend; 32]), index: 0 },
+                unlock: vec![0; 72],
+                sequence: u32::MAX,
+            }],
+            vec![TxOut { value, lock: vec![0x51] }],
+            Payload::Transfer,
+        )
+    }
+
+    #[test]
+    fn orders_by_fee_rate_and_refuses_conflicts() {
+        let mut pool = Mempool::new();
+        let (cheap, rich) = (tx(1, 10), tx(2, 10));
+        pool.insert(cheap.clone(), 100).unwrap();
+        pool.insert(rich.clone(), 5_000).unwrap();
+        assert_eq!(pool.select(10, usize::MAX), vec![rich.clone(), cheap.clone()]);
+        assert_eq!(pool.insert(rich.clone(), 5_000), Err(MempoolError::Duplicate(rich.txid())));
+        assert!(
+            matches!(pool.insert(tx(1, 9), 1_000), Err(MempoolError::Conflict(_, id)) if id == cheap.txid())
+        );
+        pool.remove_included(&[tx(1, 8)]);
+        assert_eq!(pool.len(), 1, "a block spending the same output evicts the conflict");
+        assert_eq!(pool.select(10, usize::MAX), vec![rich]);
+        assert_eq!(pool.select(0, usize::MAX), vec![]);
+    }
+}
