@@ -34,6 +34,9 @@ pub struct Genesis {
     pub allocations: Vec<TxOut>,
     /// Roles held from the start.
     pub initial_roles: Vec<(PubKey, u32)>,
+    /// A development chain's producer secret, so `node --dev` can produce blocks. Not part
+    /// of the chain id; never set it on a real chain.
+    pub dev_key: Option<[u8; 32]>,
 }
 
 /// Why a genesis file is not usable.
@@ -72,6 +75,8 @@ struct GenesisFile {
     allocations: Vec<AllocationFile>,
     #[serde(default)]
     initial_roles: Vec<RoleFile>,
+    #[serde(default)]
+    dev_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +129,15 @@ impl Genesis {
                 })
                 .collect::<Result<_, GenesisError>>()?,
             roles: file.roles,
+            dev_key: match &file.dev_key {
+                None => None,
+                Some(text) => Some(
+                    hex::decode(text)
+                        .ok()
+                        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                        .ok_or_else(|| GenesisError::BadKey("dev_key".into()))?,
+                ),
+            },
         };
         if genesis.producers.is_empty()
             || genesis.governors.is_empty()

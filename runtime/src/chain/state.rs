@@ -242,6 +242,46 @@ pub trait StateRead: Store {
         Ok(!expired && !revoked)
     }
 
+    /// The records whose ciphertext has this hash.
+    fn records_by_ciphertext(&self, ciphertext: &Hash32) -> Result<Vec<Hash32>, StateError> {
+        Ok(self
+            .scan(Table::RecordByCiphertext, &ciphertext.0)?
+            .into_iter()
+            .filter_map(|(key, _)| key.get(32..64).and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Hash32))
+            .collect())
+    }
+
+    /// The records a patient stored.
+    fn patient_records(&self, patient: &PubKey) -> Result<Vec<Hash32>, StateError> {
+        Ok(self
+            .scan(Table::PatientRecord, &patient.0)?
+            .into_iter()
+            .filter_map(|(key, _)| key.get(33..65).and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Hash32))
+            .collect())
+    }
+
+    /// The accesses (grants and emergencies) to a patient's records, oldest first.
+    fn patient_accesses(&self, patient: &PubKey) -> Result<Vec<Hash32>, StateError> {
+        Ok(self
+            .scan(Table::PatientAccess, &patient.0)?
+            .into_iter()
+            .filter_map(|(key, _)| key.get(37..69).and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Hash32))
+            .collect())
+    }
+
+    /// The share releases for an emergency access: (record, holder, envelope).
+    fn share_releases(&self, emergency: &Hash32) -> Result<Vec<(Hash32, PubKey, Vec<u8>)>, StateError> {
+        Ok(self
+            .scan(Table::ShareRelease, &emergency.0)?
+            .into_iter()
+            .filter_map(|(key, envelope)| {
+                let record = Hash32(key.get(32..64)?.try_into().ok()?);
+                let holder = PubKey::parse(key.get(64..97)?.try_into().ok()?)?;
+                Some((record, holder, envelope))
+            })
+            .collect())
+    }
+
     /// The block at a height.
     fn block(&self, height: u32) -> Result<Option<super::block::Block>, StateError> {
         decode("block", self.get(Table::Block, &height.to_be_bytes())?)

@@ -39,11 +39,13 @@ pub enum Table {
     Revoked,
     /// Key-share releases by (emergency txid, record, holder).
     ShareRelease,
+    /// Records by the hash of their ciphertext: present for (ciphertext, record).
+    RecordByCiphertext,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::Meta,
         Table::Utxo,
         Table::Block,
@@ -58,6 +60,7 @@ impl Table {
         Table::PatientAccess,
         Table::Revoked,
         Table::ShareRelease,
+        Table::RecordByCiphertext,
     ];
 
     fn name(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Table {
             Table::PatientAccess => "patient_access",
             Table::Revoked => "revoked",
             Table::ShareRelease => "share_release",
+            Table::RecordByCiphertext => "record_by_ciphertext",
         }
     }
 

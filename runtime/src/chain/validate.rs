@@ -190,6 +190,55 @@ pub enum TxError {
     State(String),
 }
 
+impl TxError {
+    /// A stable, machine-readable code for this rule (API clients match on it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::TooLarge(_) => "TX_TOO_LARGE",
+            TxError::NoInputs => "NO_INPUTS",
+            TxError::CoinbaseWithInputs | TxError::MisplacedCoinbase | TxError::CoinbaseHeight { .. } => "BAD_COINBASE",
+            TxError::DuplicateInput(_) => "DUPLICATE_INPUT",
+            TxError::ValueTooLarge => "VALUE_TOO_LARGE",
+            TxError::MissingInput { .. } => "MISSING_INPUT",
+            TxError::ImmatureCoinbase(_) => "IMMATURE_COINBASE",
+            TxError::Overspend { .. } => "OVERSPEND",
+            TxError::LockTime(_) => "LOCK_TIME",
+            TxError::Expired(_) => "EXPIRED",
+            TxError::RelativeLock(_) => "RELATIVE_LOCK",
+            TxError::Script { .. } => "SCRIPT_FAILED",
+            TxError::Policy { .. } => "POLICY_REFUSED",
+            TxError::BadSignature(_) => "BAD_SIGNATURE",
+            TxError::NotGovernor(_) => "NOT_GOVERNOR",
+            TxError::UnknownRole(_) => "UNKNOWN_ROLE",
+            TxError::RoleAlreadyHeld => "ROLE_ALREADY_HELD",
+            TxError::RoleNotHeld => "ROLE_NOT_HELD",
+            TxError::NotInstitution(_) => "NOT_INSTITUTION",
+            TxError::UnknownRelease(_) => "UNKNOWN_RELEASE",
+            TxError::WrongPatient => "WRONG_PATIENT",
+            TxError::AlreadyStored(_) => "ALREADY_STORED",
+            TxError::EmptyPolicy => "EMPTY_POLICY",
+            TxError::BadShares(_) => "BAD_SHARES",
+            TxError::NoRecords => "NO_RECORDS",
+            TxError::DuplicateRecord(_) => "DUPLICATE_RECORD",
+            TxError::UnknownRecord(_) => "UNKNOWN_RECORD",
+            TxError::MixedOwners => "MIXED_OWNERS",
+            TxError::BadDeposit(_) => "BAD_DEPOSIT",
+            TxError::EmptyJustification => "EMPTY_JUSTIFICATION",
+            TxError::MissingExpiry => "MISSING_EXPIRY",
+            TxError::UnknownAccess(_) => "UNKNOWN_ACCESS",
+            TxError::AlreadyRevoked(_) => "ALREADY_REVOKED",
+            TxError::NotOwner => "NOT_OWNER",
+            TxError::NotEmergency(_) => "NOT_EMERGENCY",
+            TxError::EmergencyExpired => "EMERGENCY_EXPIRED",
+            TxError::RecordNotInAccess(_) => "RECORD_NOT_IN_ACCESS",
+            TxError::NotShareHolder => "NOT_SHARE_HOLDER",
+            TxError::DuplicateShareRelease => "DUPLICATE_SHARE_RELEASE",
+            TxError::BadEnvelope => "BAD_ENVELOPE",
+            TxError::State(_) => "STATE_ERROR",
+        }
+    }
+}
+
 impl From<StateError> for TxError {
     fn from(error: StateError) -> Self {
         TxError::State(error.to_string())
@@ -721,6 +770,7 @@ impl Chain {
                 overlay.put(Table::Record, txid.0.to_vec(), entry.to_bytes());
                 overlay.put(Table::StoredRelease, release.0.to_vec(), txid.0.to_vec());
                 overlay.put(Table::PatientRecord, record_key(patient, txid), Vec::new());
+                overlay.put(Table::RecordByCiphertext, [&ciphertext.0[..], &txid.0].concat(), Vec::new());
             }
             Payload::AccessGrant { grantee, purpose, records } => {
                 let patient = self.check_records(
