@@ -196,7 +196,9 @@ impl TxError {
         match self {
             TxError::TooLarge(_) => "TX_TOO_LARGE",
             TxError::NoInputs => "NO_INPUTS",
-            TxError::CoinbaseWithInputs | TxError::MisplacedCoinbase | TxError::CoinbaseHeight { .. } => "BAD_COINBASE",
+            TxError::CoinbaseWithInputs | TxError::MisplacedCoinbase | TxError::CoinbaseHeight { .. } => {
+                "BAD_COINBASE"
+            }
             TxError::DuplicateInput(_) => "DUPLICATE_INPUT",
             TxError::ValueTooLarge => "VALUE_TOO_LARGE",
             TxError::MissingInput { .. } => "MISSING_INPUT",

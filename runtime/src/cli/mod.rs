@@ -2,6 +2,7 @@
 
 mod chain;
 mod keys;
+mod node;
 mod policy;
 mod script;
 
@@ -30,6 +31,8 @@ enum Command {
     Chain(chain::ChainCommand),
     /// Create a key and write it encrypted under a passphrase (Argon2id, ChaCha20-Poly1305).
     Keygen(keys::KeygenArgs),
+    /// Run a node: chain state, mempool, record store and the HTTP API.
+    Node(node::NodeArgs),
 }
 
 /// Parses the arguments and runs the command. Exit codes: 0 success, 1 a script or check
@@ -41,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Policy(command) => policy::run(command),
         Command::Chain(command) => chain::run(command),
         Command::Keygen(args) => keys::run(args),
+        Command::Node(args) => node::run(args),
     };
     match result {
         Ok(code) => code,

@@ -87,6 +87,7 @@ impl World {
             "producers": [p.producer.key.to_hex()],
             "block_reward": 50 * COIN,
             "allocations": allocations,
+            "dev_key": hex::encode(p.producer.secret.secret_bytes()),
             "initial_roles": [
                 {"key": p.hospital.key.to_hex(), "role": "medical_institution"},
                 {"key": p.clinic.key.to_hex(), "role": "medical_institution"},

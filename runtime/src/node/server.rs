@@ -1,0 +1,607 @@
+//! The node: chain state, mempool and record store behind a versioned HTTP JSON API, and, in
+//! dev mode, a block every few seconds from the genesis file's dev key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use super::api::ApiError;
+use super::blobs::{BlobError, BlobStore, LocalBlobStore};
+use super::mempool::{Mempool, MempoolError};
+use crate::chain::builder::Signer;
+use crate::chain::codec::{Decode, Encode};
+use crate::chain::ledger::Ledger;
+use crate::chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_TX_SIZE};
+use crate::chain::primitives::{Hash32, PubKey, Sig};
+use crate::chain::state::StateRead;
+use crate::chain::transaction::Transaction;
+use crate::chain::validate::Chain;
+
+/// Largest JSON request body.
+pub const MAX_JSON_BODY: usize = 2 * MAX_TX_SIZE + 4096;
+
+/// Most items one list response returns.
+pub const MAX_PAGE: usize = 100;
+
+/// How long a read challenge stays valid.
+pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Most outstanding read challenges.
+pub const MAX_CHALLENGES: usize = 10_000;
+
+/// Domain of the message a reader signs to download a record.
+pub const READ_DOMAIN: &[u8] = b"medchain/read/v1";
+
+/// Node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Produce blocks with the genesis dev key.
+    pub dev: bool,
+    /// Seconds between dev blocks.
+    pub block_interval: Duration,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+}
+
+/// A read the node served or refused, for the patient's audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadEntry {
+    /// Unix time of the read.
+    pub time: u64,
+    /// Who read.
+    pub reader: String,
+    /// The record.
+    pub record: String,
+    /// The access it went through (empty for the owner).
+    pub access: String,
+    /// Whether that access was an emergency.
+    pub emergency: bool,
+}
+
+/// Everything the handlers share.
+pub struct Node {
+    ledger: Ledger,
+    /// Held for reading during mempool checks and queries, for writing while a block applies.
+    apply: RwLock<()>,
+    mempool: Mutex<Mempool>,
+    blobs: LocalBlobStore,
+    challenges: Mutex<BTreeMap<[u8; 32], SystemTime>>,
+    reads: Mutex<Vec<(PubKey, ReadEntry)>>,
+    producer: Option<Signer>,
+    config: NodeConfig,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn hash_param(text: &str) -> ApiResult<Hash32> {
+    Hash32::from_hex(text)
+        .ok_or_else(|| ApiError::bad_request("BAD_HASH", format!("`{text}` is not 64 hex digits")))
+}
+
+fn key_param(text: &str) -> ApiResult<PubKey> {
+    hex::decode(text)
+        .ok()
+        .and_then(|b| <[u8; 33]>::try_from(b).ok())
+        .and_then(PubKey::parse)
+        .ok_or_else(|| ApiError::bad_request("BAD_KEY", format!("`{text}` is not a compressed public key")))
+}
+
+fn state_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("state read failed: {e}"))
+}
+
+impl Node {
+    /// Opens the node's data directory (chain state and record store).
+    pub fn open(data: &Path, chain: Chain, config: NodeConfig) -> Result<Node, String> {
+        let producer = match (config.dev, chain.genesis.dev_key) {
+            (true, Some(secret)) => Some(Signer::new(
+                secp256k1::SecretKey::from_byte_array(secret).map_err(|e| format!("dev key: {e}"))?,
+            )),
+            (true, None) => return Err("--dev needs a `dev_key` in the genesis file".into()),
+            (false, _) => None,
+        };
+        if let Some(p) = &producer
+            && !chain.genesis.producers.contains(&p.key)
+        {
+            return Err("the genesis dev key is not one of its producers".into());
+        }
+        let ledger = Ledger::open(&data.join("chain"), chain).map_err(|e| e.to_string())?;
+        let blobs = LocalBlobStore::open(&data.join("records")).map_err(|e| e.to_string())?;
+        Ok(Node {
+            ledger,
+            apply: RwLock::new(()),
+            mempool: Mutex::new(Mempool::new()),
+            blobs,
+            challenges: Mutex::new(BTreeMap::new()),
+            reads: Mutex::new(Vec::new()),
+            producer,
+            config,
+        })
+    }
+
+    /// Validates a transaction against the tip and admits it to the mempool.
+    pub fn submit(&self, tx: Transaction) -> ApiResult<Hash32> {
+        let _reading = self.apply.read().map_err(|_| ApiError::internal("lock poisoned"))?;
+        let fee = self
+            .ledger
+            .chain()
+            .validate_transaction(self.ledger.store(), &tx, unix_now(), self.ledger.verifier())
+            .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+        let mut pool = self.mempool.lock().map_err(|_| ApiError::internal("lock poisoned"))?;
+        pool.insert(tx, fee).map_err(|e| match e {
+            MempoolError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "DUPLICATE", e.to_string()),
+            MempoolError::Conflict(..) => ApiError::new(StatusCode::CONFLICT, "CONFLICT", e.to_string()),
+            MempoolError::Full => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "MEMPOOL_FULL", e.to_string())
+            }
+        })
+    }
+
+    /// Produces one block from the mempool with the dev key (dropping transactions that no
+    /// longer fit), applies it, and returns its height.
+    pub fn produce_block(&self) -> Result<u32, String> {
+        let Some(producer) = &self.producer else { return Err("not a producing node".into()) };
+        let _writing = self.apply.write().map_err(|_| "lock poisoned".to_owned())?;
+        let chain = self.ledger.chain();
+        let tip = self.ledger.tip().map_err(|e| e.to_string())?;
+        let median = chain.median_time(self.ledger.store(), tip.height).map_err(|e| e.to_string())?;
+        let time = unix_now().max(median + 1);
+        let mut candidates = self
+            .mempool
+            .lock()
+            .map_err(|_| "lock poisoned".to_owned())?
+            .select(MAX_BLOCK_TXS - 1, MAX_BLOCK_SIZE / 2);
+        loop {
+            let block = chain.build_block(
+                self.ledger.store(),
+                &tip,
+                time,
+                producer,
+                &producer.key,
+                candidates.clone(),
+            );
+            match self.ledger.apply(&block) {
+                Ok(applied) => {
+                    let mut pool = self.mempool.lock().map_err(|_| "lock poisoned".to_owned())?;
+                    pool.remove_included(&block.transactions);
+                    info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
+                    return Ok(applied.tip.height);
+                }
+                Err(crate::chain::ledger::LedgerError::Block(
+                    crate::chain::validate::BlockError::Transaction { index, txid, error },
+                )) => {
+                    warn!(%txid, %error, "dropping transaction that no longer validates");
+                    candidates.retain(|t| t.txid() != txid);
+                    if let Ok(mut pool) = self.mempool.lock() {
+                        pool.remove(&txid);
+                    }
+                    if index == 0 {
+                        return Err(format!("coinbase refused: {error}"));
+                    }
+                }
+                Err(other) => return Err(other.to_string()),
+            }
+        }
+    }
+
+    fn issue_challenge(&self) -> ApiResult<[u8; 32]> {
+        let mut challenges = self.challenges.lock().map_err(|_| ApiError::internal("lock poisoned"))?;
+        let now = SystemTime::now();
+        challenges.retain(|_, issued| now.duration_since(*issued).is_ok_and(|age| age < CHALLENGE_LIFETIME));
+        if challenges.len() >= MAX_CHALLENGES {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BUSY",
+                "too many outstanding challenges",
+            ));
+        }
+        let mut challenge = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut challenge);
+        challenges.insert(challenge, now);
+        Ok(challenge)
+    }
+
+    /// Checks a reader's signed challenge and finds the access that allows reading the blob.
+    fn authorize(&self, headers: &HeaderMap, blob: &Hash32) -> ApiResult<Authorized> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ApiError::unauthorized("MISSING_PROOF", format!("header `{name}` is missing")))
+        };
+        let reader = key_param(header("x-medchain-reader")?)?;
+        let challenge: [u8; 32] = hex::decode(header("x-medchain-challenge")?)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ApiError::unauthorized("BAD_CHALLENGE", "the challenge is not 32 bytes of hex"))?;
+        let signature: [u8; 64] = hex::decode(header("x-medchain-signature")?)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ApiError::unauthorized("BAD_SIGNATURE", "the signature is not 64 bytes of hex"))?;
+        let issued =
+            self.challenges.lock().map_err(|_| ApiError::internal("lock poisoned"))?.remove(&challenge);
+        let fresh = issued
+            .is_some_and(|at| SystemTime::now().duration_since(at).is_ok_and(|age| age < CHALLENGE_LIFETIME));
+        if !fresh {
+            return Err(ApiError::unauthorized(
+                "BAD_CHALLENGE",
+                "the challenge was not issued by this node, was used, or expired",
+            ));
+        }
+        let message = read_message(&self.ledger.chain().chain_id, &challenge, blob);
+        if !Sig(signature).verify(&reader, &message) {
+            return Err(ApiError::unauthorized(
+                "BAD_SIGNATURE",
+                "the signature over the challenge does not verify",
+            ));
+        }
+        let _reading = self.apply.read().map_err(|_| ApiError::internal("lock poisoned"))?;
+        let store = self.ledger.store();
+        let height = self.ledger.tip().map_err(state_error)?.height;
+        for record_id in store.records_by_ciphertext(blob).map_err(state_error)? {
+            let Some(record) = store.record(&record_id).map_err(state_error)? else { continue };
+            if record.patient == reader {
+                return Ok(Authorized { patient: record.patient, record: record_id, access: None });
+            }
+            for access_id in store.patient_accesses(&record.patient).map_err(state_error)? {
+                let Some(access) = store.grant(&access_id).map_err(state_error)? else { continue };
+                if access.grantee == reader
+                    && access.records.contains(&record_id)
+                    && store.access_active(&access_id, height).map_err(state_error)?
+                {
+                    return Ok(Authorized {
+                        patient: record.patient,
+                        record: record_id,
+                        access: Some((access_id, access.emergency)),
+                    });
+                }
+            }
+        }
+        Err(ApiError::unauthorized(
+            "NO_ACCESS",
+            "no live grant, emergency access or ownership lets this key read this record",
+        ))
+    }
+}
+
+/// Why a read is allowed: the record's owner, the record, and the access used (with whether it
+/// is an emergency), or none when the owner reads.
+struct Authorized {
+    patient: PubKey,
+    record: Hash32,
+    access: Option<(Hash32, bool)>,
+}
+
+/// What a reader signs to download a blob: SHA-256 of the domain, chain id, challenge and hash.
+pub fn read_message(chain_id: &Hash32, challenge: &[u8; 32], blob: &Hash32) -> Hash32 {
+    Hash32::sha256(&[READ_DOMAIN, &chain_id.0, challenge, &blob.0].concat())
+}
+
+#[derive(Deserialize)]
+struct SubmitBody {
+    tx: String,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    from: Option<u32>,
+    limit: Option<usize>,
+}
+
+async fn status(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
+    let tip = node.ledger.tip().map_err(state_error)?;
+    let pool = node.mempool.lock().map_err(|_| ApiError::internal("lock poisoned"))?;
+    Ok(Json(json!({
+        "chain_id": node.ledger.chain().chain_id.to_hex(),
+        "chain_name": node.ledger.chain().genesis.chain_name,
+        "height": tip.height,
+        "tip": tip.hash.to_hex(),
+        "mempool": {"transactions": pool.len(), "bytes": pool.bytes()},
+        "producing": node.producer.is_some(),
+    })))
+}
+
+async fn submit(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let binary =
+        headers.get("content-type").and_then(|v| v.to_str().ok()) == Some("application/octet-stream");
+    let bytes = if binary {
+        body.to_vec()
+    } else {
+        let request: SubmitBody = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("BAD_JSON", format!("expected {{\"tx\": \"<hex>\"}}: {e}")))?;
+        hex::decode(request.tx.trim())
+            .map_err(|e| ApiError::bad_request("BAD_HEX", format!("tx is not hex: {e}")))?
+    };
+    let tx =
+        Transaction::from_bytes(&bytes).map_err(|e| ApiError::bad_request("TX_DECODE", e.to_string()))?;
+    let node2 = Arc::clone(&node);
+    let txid = tokio::task::spawn_blocking(move || node2.submit(tx))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "txid": txid.to_hex() }))))
+}
+
+async fn transaction(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>) -> ApiResult<Json<Value>> {
+    let txid = hash_param(&id)?;
+    if let Some(tx) = node.mempool.lock().map_err(|_| ApiError::internal("lock poisoned"))?.get(&txid) {
+        return Ok(Json(
+            json!({ "txid": id, "status": "pending", "tx": hex::encode(tx.to_bytes()), "kind": tx.payload.kind() }),
+        ));
+    }
+    let store = node.ledger.store();
+    let (tx, header, proof) = store
+        .transaction_proof(&txid)
+        .map_err(state_error)?
+        .ok_or_else(|| ApiError::not_found(format!("no transaction {id}")))?;
+    let steps: Vec<Value> = proof
+        .steps
+        .iter()
+        .map(|s| json!({ "sibling": s.sibling.to_hex(), "left": s.sibling_on_left }))
+        .collect();
+    Ok(Json(json!({
+        "txid": id, "status": "confirmed", "kind": tx.payload.kind(), "tx": hex::encode(tx.to_bytes()),
+        "block": { "height": header.height, "hash": header.hash().to_hex(), "merkle_root": header.merkle_root.to_hex(), "time": header.time },
+        "proof": steps,
+    })))
+}
+
+async fn blocks(State(node): State<Arc<Node>>, Query(page): Query<PageQuery>) -> ApiResult<Json<Value>> {
+    let tip = node.ledger.tip().map_err(state_error)?.height;
+    let limit = page.limit.unwrap_or(20).clamp(1, MAX_PAGE);
+    let from = page.from.unwrap_or(tip).min(tip);
+    let mut out = Vec::new();
+    for height in (1..=from).rev().take(limit) {
+        let Some(block) = node.ledger.store().block(height).map_err(state_error)? else { continue };
+        let txs: Vec<Value> = block
+            .transactions
+            .iter()
+            .map(|t| json!({ "txid": t.txid().to_hex(), "kind": t.payload.kind() }))
+            .collect();
+        out.push(json!({ "height": height, "hash": block.header.hash().to_hex(), "time": block.header.time, "transactions": txs }));
+    }
+    let next = from.saturating_sub(u32::try_from(limit).unwrap_or(u32::MAX));
+    Ok(Json(json!({ "blocks": out, "next": if next == 0 { Value::Null } else { json!(next) } })))
+}
+
+async fn block(State(node): State<Arc<Node>>, UrlPath(height): UrlPath<u32>) -> ApiResult<Json<Value>> {
+    let block = node
+        .ledger
+        .store()
+        .block(height)
+        .map_err(state_error)?
+        .ok_or_else(|| ApiError::not_found(format!("no block at {height}")))?;
+    Ok(Json(
+        json!({ "height": height, "hash": block.header.hash().to_hex(), "block": hex::encode(block.to_bytes()) }),
+    ))
+}
+
+async fn records(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String>) -> ApiResult<Json<Value>> {
+    let patient = key_param(&patient)?;
+    let store = node.ledger.store();
+    let mut out = Vec::new();
+    for id in store.patient_records(&patient).map_err(state_error)?.into_iter().take(MAX_PAGE) {
+        if let Some(r) = store.record(&id).map_err(state_error)? {
+            out.push(json!({ "record": id.to_hex(), "release": r.release.to_hex(), "ciphertext": r.ciphertext.to_hex(),
+                "policy": hex::encode(&r.policy), "height": r.height, "emergency_shares": r.emergency.as_ref().map(|e| e.shares.len()) }));
+        }
+    }
+    Ok(Json(json!({ "records": out })))
+}
+
+async fn audit(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String>) -> ApiResult<Json<Value>> {
+    let patient = key_param(&patient)?;
+    let store = node.ledger.store();
+    let height = node.ledger.tip().map_err(state_error)?.height;
+    let mut accesses = Vec::new();
+    for id in store.patient_accesses(&patient).map_err(state_error)?.into_iter().take(MAX_PAGE) {
+        if let Some(g) = store.grant(&id).map_err(state_error)? {
+            accesses.push(json!({ "access": id.to_hex(), "grantee": g.grantee.to_hex(), "emergency": g.emergency,
+                "justification": g.justification, "purpose": g.purpose, "height": g.height, "expiry": g.expiry,
+                "revoked_at": store.revoked_at(&id).map_err(state_error)?, "active": store.access_active(&id, height).map_err(state_error)?,
+                "records": g.records.iter().map(Hash32::to_hex).collect::<Vec<_>>() }));
+        }
+    }
+    let reads: Vec<ReadEntry> = node
+        .reads
+        .lock()
+        .map_err(|_| ApiError::internal("lock poisoned"))?
+        .iter()
+        .filter(|(p, _)| *p == patient)
+        .map(|(_, r)| r.clone())
+        .collect();
+    Ok(Json(json!({ "patient": patient.to_hex(), "accesses": accesses, "reads": reads })))
+}
+
+async fn grant(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>) -> ApiResult<Json<Value>> {
+    let id = hash_param(&id)?;
+    let store = node.ledger.store();
+    let g = store.grant(&id).map_err(state_error)?.ok_or_else(|| ApiError::not_found("no such access"))?;
+    let height = node.ledger.tip().map_err(state_error)?.height;
+    let shares: Vec<Value> = store
+        .share_releases(&id)
+        .map_err(state_error)?
+        .into_iter()
+        .map(|(record, holder, envelope)| json!({ "record": record.to_hex(), "holder": holder.to_hex(), "envelope": hex::encode(envelope) }))
+        .collect();
+    Ok(Json(
+        json!({ "access": id.to_hex(), "grantee": g.grantee.to_hex(), "patient": g.patient.to_hex(), "emergency": g.emergency,
+        "expiry": g.expiry, "active": store.access_active(&id, height).map_err(state_error)?, "share_releases": shares }),
+    ))
+}
+
+async fn challenge(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "challenge": hex::encode(node.issue_challenge()?), "expires_in": CHALLENGE_LIFETIME.as_secs() }),
+    ))
+}
+
+async fn upload(
+    State(node): State<Arc<Node>>,
+    UrlPath(hash): UrlPath<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let hash = hash_param(&hash)?;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    let store = node.blobs.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let mut sync = tokio_util::io::SyncIoBridge::new(reader);
+        store.put(&hash, &mut sync)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    match stored {
+        Ok(size) => Ok((StatusCode::CREATED, Json(json!({ "hash": hash.to_hex(), "size": size })))),
+        Err(BlobError::HashMismatch { .. }) => {
+            Err(ApiError::bad_request("HASH_MISMATCH", "the uploaded bytes do not hash to the name"))
+        }
+        Err(BlobError::TooLarge) => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", "record ciphertext too large"))
+        }
+        Err(e) => Err(ApiError::internal(e.to_string())),
+    }
+}
+
+async fn download(
+    State(node): State<Arc<Node>>,
+    UrlPath(hash): UrlPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Body)> {
+    let hash = hash_param(&hash)?;
+    let node2 = Arc::clone(&node);
+    let headers2 = headers.clone();
+    let (patient, record, access) = tokio::task::spawn_blocking(move || node2.authorize(&headers2, &hash))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let reader =
+        key_param(headers.get("x-medchain-reader").and_then(|v| v.to_str().ok()).unwrap_or_default())?;
+    let file = node.blobs.open(&hash).map_err(|e| match e {
+        BlobError::NotFound(_) => ApiError::not_found("the record store has no such ciphertext"),
+        other => ApiError::internal(other.to_string()),
+    })?;
+    let entry = ReadEntry {
+        time: unix_now(),
+        reader: reader.to_hex(),
+        record: record.to_hex(),
+        access: access.map(|(id, _)| id.to_hex()).unwrap_or_default(),
+        emergency: access.is_some_and(|(_, emergency)| emergency),
+    };
+    info!(reader = %entry.reader, record = %entry.record, emergency = entry.emergency, "record read");
+    node.reads.lock().map_err(|_| ApiError::internal("lock poisoned"))?.push((patient, entry));
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let chunk = std::io::Read::read(&mut file, &mut buffer)
+                .map(|n| Bytes::copy_from_slice(buffer.get(..n).unwrap_or_default()));
+            let done = matches!(&chunk, Ok(b) if b.is_empty()) || chunk.is_err();
+            if sender.blocking_send(chunk).is_err() || done {
+                break;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut rx| async move {
+        match rx.recv().await {
+            Some(Ok(bytes)) if bytes.is_empty() => None,
+            Some(item) => Some((item, rx)),
+            None => None,
+        }
+    });
+    Ok((StatusCode::OK, Body::from_stream(stream)))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; the API lives under /v1/")
+}
+
+/// The API routes.
+pub fn router(node: Arc<Node>) -> Router {
+    let api = Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{txid}", get(transaction))
+        .route("/v1/blocks", get(blocks))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/patients/{key}/records", get(records))
+        .route("/v1/patients/{key}/audit", get(audit))
+        .route("/v1/accesses/{txid}", get(grant))
+        .route("/v1/challenge", post(challenge))
+        .route("/v1/records/{hash}", get(download))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    let uploads = Router::new()
+        .route("/v1/records/{hash}", put(upload))
+        .layer(DefaultBodyLimit::max(usize::try_from(super::blobs::MAX_BLOB_SIZE).unwrap_or(usize::MAX)));
+    api.merge(uploads).fallback(not_found).with_state(node)
+}
+
+/// Runs the node until `shutdown` resolves: the API and, in dev mode, the block producer.
+pub async fn serve(
+    node: Arc<Node>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let listener = TcpListener::bind(node.config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", node.config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    info!(%address, "node listening");
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let producer = node.producer.is_some().then(|| {
+        let node = Arc::clone(&node);
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(node.config.block_interval);
+            ticker.tick().await;
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {
+                        let node = Arc::clone(&node);
+                        match tokio::task::spawn_blocking(move || node.produce_block()).await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => warn!(error = %e, "block production failed"),
+                            Err(e) => warn!(error = %e, "block production panicked"),
+                        }
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+        })
+    });
+    let app = router(Arc::clone(&node)).layer(tower_http::trace::TraceLayer::new_for_http());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                _ = stopped.changed() => {}
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = stop.send(true);
+    if let Some(handle) = producer {
+        let _ = handle.await;
+    }
+    info!("node stopped");
+    Ok(())
+}
