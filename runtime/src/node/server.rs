@@ -491,9 +491,10 @@ async fn download(
     let hash = hash_param(&hash)?;
     let node2 = Arc::clone(&node);
     let headers2 = headers.clone();
-    let (patient, record, access) = tokio::task::spawn_blocking(move || node2.authorize(&headers2, &hash))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let Authorized { patient, record, access } =
+        tokio::task::spawn_blocking(move || node2.authorize(&headers2, &hash))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
     let reader =
         key_param(headers.get("x-medchain-reader").and_then(|v| v.to_str().ok()).unwrap_or_default())?;
     let file = node.blobs.open(&hash).map_err(|e| match e {
