@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod client;
 pub mod crypto;
 pub mod node;
 pub mod verify_batch;

@@ -2,4 +2,5 @@
 //! Shamir secret sharing that splits a record key among emergency institutions.
 
 pub mod ecies;
+pub mod record;
 pub mod shamir;

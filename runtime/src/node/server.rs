@@ -565,6 +565,15 @@ pub async fn serve(
     let listener = TcpListener::bind(node.config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", node.config.listen))?;
+    serve_on(node, listener, shutdown).await
+}
+
+/// As [`serve`], on a listener already bound.
+pub async fn serve_on(
+    node: Arc<Node>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     info!(%address, "node listening");
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
