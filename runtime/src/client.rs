@@ -1,5 +1,10 @@
 //! A client of a node's HTTP API: what wallets, the demo and the examples talk to a node with.
 
+#![allow(
+    clippy::indexing_slicing,
+    reason = "indexing a serde_json::Value by key gives Null when the key is missing; it never panics"
+)]
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -59,7 +64,12 @@ impl Client {
     }
 
     async fn get(&self, path: &str) -> Result<Value, ClientError> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         Self::answer(response).await
     }
 
@@ -78,7 +88,10 @@ impl Client {
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         let body = Self::answer(response).await?;
-        body["txid"].as_str().and_then(Hash32::from_hex).ok_or_else(|| ClientError::Transport("no txid in the answer".into()))
+        body["txid"]
+            .as_str()
+            .and_then(Hash32::from_hex)
+            .ok_or_else(|| ClientError::Transport("no txid in the answer".into()))
     }
 
     /// A transaction's status, block and proof.
@@ -87,7 +100,12 @@ impl Client {
     }
 
     /// Waits until a transaction is in a block, calling `progress` with the seconds waited.
-    pub async fn wait_confirmed(&self, txid: &Hash32, timeout: Duration, progress: &mut dyn FnMut(u64)) -> Result<Value, ClientError> {
+    pub async fn wait_confirmed(
+        &self,
+        txid: &Hash32,
+        timeout: Duration,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Value, ClientError> {
         let start = Instant::now();
         loop {
             let answer = self.transaction(txid).await?;
@@ -138,11 +156,24 @@ impl Client {
 
     /// Downloads a record ciphertext, proving with a signed fresh challenge that `reader`
     /// may read it.
-    pub async fn download(&self, chain_id: &Hash32, reader: &Signer, ciphertext: &Hash32) -> Result<Vec<u8>, ClientError> {
-        let response = self.http.post(format!("{}/v1/challenge", self.base)).send().await.map_err(|e| ClientError::Transport(e.to_string()))?;
-        let challenge_hex = Self::answer(response).await?["challenge"].as_str().unwrap_or_default().to_owned();
-        let challenge: [u8; 32] =
-            hex::decode(&challenge_hex).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| ClientError::Transport("bad challenge".into()))?;
+    pub async fn download(
+        &self,
+        chain_id: &Hash32,
+        reader: &Signer,
+        ciphertext: &Hash32,
+    ) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/challenge", self.base))
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let challenge_hex =
+            Self::answer(response).await?["challenge"].as_str().unwrap_or_default().to_owned();
+        let challenge: [u8; 32] = hex::decode(&challenge_hex)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ClientError::Transport("bad challenge".into()))?;
         let signature = reader.sign(&read_message(chain_id, &challenge, ciphertext));
         let response = self
             .http
@@ -154,7 +185,10 @@ impl Client {
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(Self::answer(response).await.err().unwrap_or(ClientError::Transport("refused".into())));
+            return Err(Self::answer(response)
+                .await
+                .err()
+                .unwrap_or(ClientError::Transport("refused".into())));
         }
         Ok(response.bytes().await.map_err(|e| ClientError::Transport(e.to_string()))?.to_vec())
     }

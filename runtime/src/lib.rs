@@ -5,5 +5,6 @@ pub mod chain;
 pub mod cli;
 pub mod client;
 pub mod crypto;
+pub mod demo;
 pub mod node;
 pub mod verify_batch;

@@ -12,9 +12,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use medchain_runtime::chain::builder::sign_inputs;
 use medchain_runtime::chain::codec::Encode;
+use medchain_runtime::chain::genesis::Genesis;
 use medchain_runtime::chain::merkle::{MerkleProof, ProofStep};
 use medchain_runtime::chain::primitives::Hash32;
 use medchain_runtime::chain::transaction::Payload;
+use medchain_runtime::chain::validate::Chain;
+use medchain_runtime::demo::{self, Cast};
 use serde_json::{Value, json};
 
 struct RunningNode {
@@ -34,10 +37,10 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start(w: &World) -> RunningNode {
+async fn start(genesis_json: &str) -> RunningNode {
     let dir = tempfile::tempdir().unwrap();
     let genesis = dir.path().join("genesis.json");
-    std::fs::write(&genesis, &w.genesis_json).unwrap();
+    std::fs::write(&genesis, genesis_json).unwrap();
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(["node", "--dev", "--block-interval", "1", "--listen", &format!("127.0.0.1:{port}"), "--data"])
@@ -71,9 +74,21 @@ async fn code(request: reqwest::RequestBuilder) -> (u16, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_story_plays_against_a_node_process() {
+    let mut cast = Cast::new();
+    let genesis_json = cast.genesis_json();
+    let chain = Chain::new(Genesis::from_json(&genesis_json).unwrap());
+    let node = start(&genesis_json).await;
+    demo::play(&node.base, &chain, &mut cast).await.unwrap();
+    let client = reqwest::Client::new();
+    let status = status(&client, &node.base).await;
+    assert!(status["height"].as_u64().unwrap() >= 8, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_flow_and_bad_inputs_are_refused() {
     let mut w = World::new();
-    let node = start(&w).await;
+    let node = start(&w.genesis_json).await;
     let client = reqwest::Client::new();
     let base = node.base.clone();
 

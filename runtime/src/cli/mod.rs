@@ -1,6 +1,7 @@
 //! The `medchain` command line: argument parsing and dispatch to each command group.
 
 mod chain;
+mod demo;
 mod keys;
 mod node;
 mod policy;
@@ -33,6 +34,9 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Run a node: chain state, mempool, record store and the HTTP API.
     Node(node::NodeArgs),
+    /// Play the whole story (hospital, patient, research team, insurer, break-glass, revocation)
+    /// as separate parties against a dev node over HTTP.
+    Demo,
 }
 
 /// Parses the arguments and runs the command. Exit codes: 0 success, 1 a script or check
@@ -45,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Chain(command) => chain::run(command),
         Command::Keygen(args) => keys::run(args),
         Command::Node(args) => node::run(args),
+        Command::Demo => demo::run(),
     };
     match result {
         Ok(code) => code,

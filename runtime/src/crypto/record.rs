@@ -33,7 +33,9 @@ pub fn encrypt<R: RngCore + CryptoRng>(key: &[u8; RECORD_KEY_SIZE], record: &[u8
 /// Decrypts a record.
 pub fn decrypt(key: &[u8; RECORD_KEY_SIZE], ciphertext: &[u8]) -> Result<Vec<u8>, RecordDecryptError> {
     let (nonce, sealed) = ciphertext.split_at_checked(12).ok_or(RecordDecryptError)?;
-    ChaCha20Poly1305::new(Key::from_slice(key)).decrypt(Nonce::from_slice(nonce), sealed).map_err(|_| RecordDecryptError)
+    ChaCha20Poly1305::new(Key::from_slice(key))
+        .decrypt(Nonce::from_slice(nonce), sealed)
+        .map_err(|_| RecordDecryptError)
 }
 
 #[cfg(test)]

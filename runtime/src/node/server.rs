@@ -27,7 +27,7 @@ use crate::chain::ledger::Ledger;
 use crate::chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_TX_SIZE};
 use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::state::StateRead;
-use crate::chain::transaction::Transaction;
+use crate::chain::transaction::{EmergencyShares, Transaction};
 use crate::chain::validate::Chain;
 
 /// Largest JSON request body.
@@ -403,10 +403,20 @@ async fn records(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String
     for id in store.patient_records(&patient).map_err(state_error)?.into_iter().take(MAX_PAGE) {
         if let Some(r) = store.record(&id).map_err(state_error)? {
             out.push(json!({ "record": id.to_hex(), "release": r.release.to_hex(), "ciphertext": r.ciphertext.to_hex(),
-                "policy": hex::encode(&r.policy), "height": r.height, "emergency_shares": r.emergency.as_ref().map(|e| e.shares.len()) }));
+                "policy": hex::encode(&r.policy), "height": r.height, "emergency": r.emergency.as_ref().map(share_deposits) }));
         }
     }
     Ok(Json(json!({ "records": out })))
+}
+
+/// A record's emergency key shares: the threshold and each holder's sealed share.
+fn share_deposits(shares: &EmergencyShares) -> Value {
+    let deposits: Vec<Value> = shares
+        .shares
+        .iter()
+        .map(|d| json!({ "holder": d.holder.to_hex(), "envelope": hex::encode(&d.envelope) }))
+        .collect();
+    json!({ "threshold": shares.threshold, "shares": deposits })
 }
 
 async fn audit(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String>) -> ApiResult<Json<Value>> {
