@@ -14,9 +14,10 @@ use medchain_runtime::chain::builder::sign_inputs;
 use medchain_runtime::chain::codec::Encode;
 use medchain_runtime::chain::genesis::Genesis;
 use medchain_runtime::chain::merkle::{MerkleProof, ProofStep};
-use medchain_runtime::chain::primitives::Hash32;
+use medchain_runtime::chain::primitives::{Hash32, Sig};
 use medchain_runtime::chain::transaction::Payload;
 use medchain_runtime::chain::validate::Chain;
+use medchain_runtime::client::ClientError;
 use medchain_runtime::demo::{self, Cast};
 use serde_json::{Value, json};
 
@@ -37,13 +38,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start(genesis_json: &str) -> RunningNode {
+async fn start(genesis_json: &str, dev: bool) -> RunningNode {
     let dir = tempfile::tempdir().unwrap();
     let genesis = dir.path().join("genesis.json");
     std::fs::write(&genesis, genesis_json).unwrap();
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_medchain"))
-        .args(["node", "--dev", "--block-interval", "1", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg("node")
+        .args(dev.then_some("--dev"))
+        .args(["--block-interval", "1", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(dir.path().join("data"))
         .arg("--genesis")
         .arg(&genesis)
@@ -78,7 +81,7 @@ async fn the_demo_story_plays_against_a_node_process() {
     let mut cast = Cast::new();
     let genesis_json = cast.genesis_json();
     let chain = Chain::new(Genesis::from_json(&genesis_json).unwrap());
-    let node = start(&genesis_json).await;
+    let node = start(&genesis_json, true).await;
     demo::play(&node.base, &chain, &mut cast).await.unwrap();
     let client = reqwest::Client::new();
     let status = status(&client, &node.base).await;
@@ -88,7 +91,7 @@ async fn the_demo_story_plays_against_a_node_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_flow_and_bad_inputs_are_refused() {
     let mut w = World::new();
-    let node = start(&w.genesis_json).await;
+    let node = start(&w.genesis_json, true).await;
     let client = reqwest::Client::new();
     let base = node.base.clone();
 
@@ -144,7 +147,7 @@ async fn transactions_flow_and_bad_inputs_are_refused() {
             400,
             "TX_DECODE",
         ),
-        ("oversized body", submit().json(&json!({ "tx": "00".repeat(300_000) })), 413, ""),
+        ("oversized body", submit().json(&json!({ "tx": "00".repeat(300_000) })), 413, "TOO_LARGE"),
         (
             "bad signature",
             submit().json(&json!({ "tx": hex::encode(forged.to_bytes()) })),
@@ -178,4 +181,113 @@ async fn transactions_flow_and_bad_inputs_are_refused() {
     let after = status(&client, &base).await;
     assert_eq!(after["mempool"], before["mempool"], "no bad input reached the mempool");
     assert_eq!(after["chain_id"], before["chain_id"]);
+}
+
+/// Posts the blocks `w` mined since `sent` to the node, expecting each to be accepted.
+async fn sync(client: &reqwest::Client, base: &str, w: &World, sent: &mut usize) {
+    for block in &w.blocks[*sent..] {
+        let (got, code) = code(
+            client.post(format!("{base}/v1/blocks")).json(&json!({ "block": hex::encode(block.to_bytes()) })),
+        )
+        .await;
+        assert_eq!((got, code.as_str()), (200, ""), "block {}", block.header.height);
+    }
+    *sent = w.blocks.len();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_and_chain_rules_over_http() {
+    let mut w = World::new();
+    let node = start(&w.genesis_json, false).await;
+    let client = reqwest::Client::new();
+    let base = node.base.clone();
+    let api = medchain_runtime::client::Client::new(&base);
+    let mut sent = 0;
+
+    // A block whose Merkle root does not match its transactions, signed by the real producer.
+    let mut tampered = w.block(Vec::new());
+    w.time -= 600;
+    tampered.header.merkle_root = Hash32::sha256(b"not the root");
+    tampered.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    let post_block = |block: &medchain_runtime::chain::block::Block| {
+        client.post(format!("{base}/v1/blocks")).json(&json!({ "block": hex::encode(block.to_bytes()) }))
+    };
+    assert_eq!(code(post_block(&tampered)).await, (400, "BAD_MERKLE_ROOT".to_owned()));
+    assert_eq!(status(&client, &base).await["height"], 0, "the tampered block changed nothing");
+
+    // The record story, mined in the mirror world and fed to the node block by block.
+    let (record, compiled, key) = stored_record(&mut w);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(code(post_block(&w.blocks[0])).await, (400, "WRONG_PARENT".to_owned()), "a block replayed");
+    let ciphertext = api.upload(b"ciphertext".to_vec()).await.unwrap();
+    let researcher = w.p.researcher.clone();
+    let grant_tx = grant(&mut w, record, &compiled, &key, true);
+    let grant_id = grant_tx.txid();
+    w.mine(vec![grant_tx.clone()]);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+
+    // Chain rules met over HTTP: each refusal has its code and changes nothing.
+    let before = status(&client, &base).await;
+    let insurer = w.p.insurer.clone();
+    let height = w.tip.height;
+    let by_insurer = emergency(&mut w, record, &compiled, &insurer, height + 10, "no role, still tries");
+    let mut replayed = w.tx(&w.p.patient.clone(), Payload::Transfer, 0, None);
+    sign_inputs(&mut replayed, &Hash32::sha256(b"another chain"), &[&w.p.patient.clone()]);
+    let submit = |tx: &medchain_runtime::chain::transaction::Transaction| {
+        client.post(format!("{base}/v1/transactions")).json(&json!({ "tx": hex::encode(tx.to_bytes()) }))
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        ("emergency by a non-institution", submit(&by_insurer), 400, "NOT_INSTITUTION"),
+        ("a transaction signed for another chain", submit(&replayed), 400, "SCRIPT_FAILED"),
+        ("a confirmed transaction replayed", submit(&grant_tx), 400, "MISSING_INPUT"),
+        ("bad page", client.get(format!("{base}/v1/blocks?limit=many")), 400, "BAD_QUERY"),
+        ("bad height", client.get(format!("{base}/v1/blocks/tip")), 400, "BAD_HEIGHT"),
+        ("wrong method", client.delete(format!("{base}/v1/status")), 405, "METHOD_NOT_ALLOWED"),
+        (
+            "block that is not hex",
+            client.post(format!("{base}/v1/blocks")).json(&json!({ "block": "xyz" })),
+            400,
+            "BAD_HEX",
+        ),
+        (
+            "block that does not decode",
+            client
+                .post(format!("{base}/v1/blocks"))
+                .header("content-type", "application/octet-stream")
+                .body(vec![0u8; 7]),
+            400,
+            "BLOCK_DECODE",
+        ),
+    ];
+    for (name, request, expected_status, expected_code) in cases {
+        let (got_status, got_code) = code(request).await;
+        assert_eq!((got_status, got_code.as_str()), (expected_status, expected_code), "{name}");
+    }
+    assert_eq!(status(&client, &base).await, before, "no refused input changed the state");
+
+    // Revoked: the next read fails.
+    let patient = w.p.patient.clone();
+    let revoke = w.tx(
+        &patient,
+        Payload::Revocation { grant: grant_id, owner: patient.key, signature: Sig::EMPTY },
+        0,
+        Some(&patient),
+    );
+    w.mine(vec![revoke]);
+    sync(&client, &base, &w, &mut sent).await;
+    let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
+    assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
+
+    // Expired: a grant that ends two blocks on stops allowing reads once they are mined.
+    let expiry = w.tip.height + 2;
+    let expiring = grant_until(&mut w, record, &compiled, &key, true, expiry);
+    w.mine(vec![expiring]);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+    w.mine(Vec::new());
+    w.mine(Vec::new());
+    sync(&client, &base, &w, &mut sent).await;
+    let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
+    assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
 }

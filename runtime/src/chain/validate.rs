@@ -315,6 +315,26 @@ pub enum BlockError {
     State(String),
 }
 
+impl BlockError {
+    /// A stable code for APIs: the rule the block broke, or for a transaction, its rule's code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BlockError::TooLarge(_) => "BLOCK_TOO_LARGE",
+            BlockError::Version(_) => "BLOCK_VERSION",
+            BlockError::TransactionCount(_) => "BLOCK_TX_COUNT",
+            BlockError::WrongParent { .. } => "WRONG_PARENT",
+            BlockError::WrongHeight { .. } => "WRONG_HEIGHT",
+            BlockError::BadMerkleRoot => "BAD_MERKLE_ROOT",
+            BlockError::TimeTooEarly { .. } => "TIME_TOO_EARLY",
+            BlockError::UnknownProducer(_) => "UNKNOWN_PRODUCER",
+            BlockError::BadProducerSignature => "BAD_PRODUCER_SIGNATURE",
+            BlockError::CoinbaseTooLarge { .. } => "COINBASE_TOO_LARGE",
+            BlockError::Transaction { error, .. } => error.code(),
+            BlockError::State(_) => "STATE",
+        }
+    }
+}
+
 impl From<StateError> for BlockError {
     fn from(error: StateError) -> Self {
         BlockError::State(error.to_string())

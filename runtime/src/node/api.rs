@@ -1,6 +1,7 @@
 //! The HTTP API's error type: a stable code, a message, and the HTTP status that goes with it.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -51,6 +52,12 @@ impl ApiError {
     /// 500.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request("BAD_QUERY", rejection.body_text())
     }
 }
 

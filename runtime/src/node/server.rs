@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
@@ -21,14 +22,18 @@ use tracing::{info, warn};
 use super::api::ApiError;
 use super::blobs::{BlobError, BlobStore, LocalBlobStore};
 use super::mempool::{Mempool, MempoolError};
+use crate::chain::block::Block;
 use crate::chain::builder::Signer;
 use crate::chain::codec::{Decode, Encode};
-use crate::chain::ledger::Ledger;
+use crate::chain::ledger::{Ledger, LedgerError};
 use crate::chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_TX_SIZE};
 use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::state::StateRead;
 use crate::chain::transaction::{EmergencyShares, Transaction};
-use crate::chain::validate::Chain;
+use crate::chain::validate::{BlockError, Chain};
+
+/// Largest block submission body (hex in JSON doubles the size).
+pub const MAX_BLOCK_BODY: usize = 2 * MAX_BLOCK_SIZE + 4096;
 
 /// Largest JSON request body.
 pub const MAX_JSON_BODY: usize = 2 * MAX_TX_SIZE + 4096;
@@ -154,6 +159,21 @@ impl Node {
         })
     }
 
+    /// Validates and applies a block from elsewhere (another producer); returns its height.
+    pub fn import_block(&self, block: &Block) -> ApiResult<u32> {
+        let _writing = self.apply.write().map_err(|_| ApiError::internal("lock poisoned"))?;
+        let applied = self.ledger.apply(block).map_err(|e| match e {
+            LedgerError::Block(error) => ApiError::bad_request(error.code(), error.to_string()),
+            other => ApiError::internal(other.to_string()),
+        })?;
+        self.mempool
+            .lock()
+            .map_err(|_| ApiError::internal("lock poisoned"))?
+            .remove_included(&block.transactions);
+        info!(height = applied.tip.height, txs = block.transactions.len(), "block imported");
+        Ok(applied.tip.height)
+    }
+
     /// Produces one block from the mempool with the dev key (dropping transactions that no
     /// longer fit), applies it, and returns its height.
     pub fn produce_block(&self) -> Result<u32, String> {
@@ -184,9 +204,7 @@ impl Node {
                     info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
                     return Ok(applied.tip.height);
                 }
-                Err(crate::chain::ledger::LedgerError::Block(
-                    crate::chain::validate::BlockError::Transaction { index, txid, error },
-                )) => {
+                Err(LedgerError::Block(BlockError::Transaction { index, txid, error })) => {
                     warn!(%txid, %error, "dropping transaction that no longer validates");
                     candidates.retain(|t| t.txid() != txid);
                     if let Ok(mut pool) = self.mempool.lock() {
@@ -294,15 +312,30 @@ pub fn read_message(chain_id: &Hash32, challenge: &[u8; 32], blob: &Hash32) -> H
     Hash32::sha256(&[READ_DOMAIN, &chain_id.0, challenge, &blob.0].concat())
 }
 
+/// `?from=HEIGHT&limit=N` for blocks, newest first.
 #[derive(Deserialize)]
-struct SubmitBody {
-    tx: String,
-}
-
-#[derive(Deserialize)]
-struct PageQuery {
+struct BlockPage {
     from: Option<u32>,
     limit: Option<usize>,
+}
+
+/// `?offset=N&limit=N` for a patient's lists.
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl Page {
+    /// The page of `items`, and the offset of the next page if there is one.
+    fn of<T>(&self, items: Vec<T>) -> (Vec<T>, Option<usize>) {
+        let limit = self.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+        let total = items.len();
+        let page: Vec<T> = items.into_iter().skip(self.offset).take(limit).collect();
+        let end = self.offset.saturating_add(page.len());
+        (page, (end < total).then_some(end))
+    }
 }
 
 async fn status(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
@@ -318,21 +351,50 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
     })))
 }
 
+/// An encoded object from a request body: raw bytes for `application/octet-stream`, otherwise
+/// JSON `{"<field>": "<hex>"}`.
+fn encoded_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, field: &str) -> ApiResult<Vec<u8>> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", e.body_text())
+        } else {
+            ApiError::bad_request("BAD_BODY", e.body_text())
+        }
+    })?;
+    if headers.get("content-type").and_then(|v| v.to_str().ok()) == Some("application/octet-stream") {
+        return Ok(body.to_vec());
+    }
+    let expected = || format!("expected {{\"{field}\": \"<hex>\"}}");
+    let request: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("BAD_JSON", format!("{}: {e}", expected())))?;
+    let text = request
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("BAD_JSON", expected()))?;
+    hex::decode(text.trim()).map_err(|e| ApiError::bad_request("BAD_HEX", format!("{field} is not hex: {e}")))
+}
+
+async fn submit_block(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let bytes = encoded_body(&headers, body, "block")?;
+    let block =
+        Block::from_bytes(&bytes).map_err(|e| ApiError::bad_request("BLOCK_DECODE", e.to_string()))?;
+    let node2 = Arc::clone(&node);
+    let height = tokio::task::spawn_blocking(move || node2.import_block(&block))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(Json(json!({ "height": height })))
+}
+
 async fn submit(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let binary =
-        headers.get("content-type").and_then(|v| v.to_str().ok()) == Some("application/octet-stream");
-    let bytes = if binary {
-        body.to_vec()
-    } else {
-        let request: SubmitBody = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("BAD_JSON", format!("expected {{\"tx\": \"<hex>\"}}: {e}")))?;
-        hex::decode(request.tx.trim())
-            .map_err(|e| ApiError::bad_request("BAD_HEX", format!("tx is not hex: {e}")))?
-    };
+    let bytes = encoded_body(&headers, body, "tx")?;
     let tx =
         Transaction::from_bytes(&bytes).map_err(|e| ApiError::bad_request("TX_DECODE", e.to_string()))?;
     let node2 = Arc::clone(&node);
@@ -366,7 +428,11 @@ async fn transaction(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>
     })))
 }
 
-async fn blocks(State(node): State<Arc<Node>>, Query(page): Query<PageQuery>) -> ApiResult<Json<Value>> {
+async fn blocks(
+    State(node): State<Arc<Node>>,
+    page: Result<Query<BlockPage>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(page) = page?;
     let tip = node.ledger.tip().map_err(state_error)?.height;
     let limit = page.limit.unwrap_or(20).clamp(1, MAX_PAGE);
     let from = page.from.unwrap_or(tip).min(tip);
@@ -384,7 +450,10 @@ async fn blocks(State(node): State<Arc<Node>>, Query(page): Query<PageQuery>) ->
     Ok(Json(json!({ "blocks": out, "next": if next == 0 { Value::Null } else { json!(next) } })))
 }
 
-async fn block(State(node): State<Arc<Node>>, UrlPath(height): UrlPath<u32>) -> ApiResult<Json<Value>> {
+async fn block(State(node): State<Arc<Node>>, UrlPath(height): UrlPath<String>) -> ApiResult<Json<Value>> {
+    let height: u32 = height
+        .parse()
+        .map_err(|_| ApiError::bad_request("BAD_HEIGHT", format!("`{height}` is not a block height")))?;
     let block = node
         .ledger
         .store()
@@ -396,17 +465,23 @@ async fn block(State(node): State<Arc<Node>>, UrlPath(height): UrlPath<u32>) -> 
     ))
 }
 
-async fn records(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String>) -> ApiResult<Json<Value>> {
+async fn records(
+    State(node): State<Arc<Node>>,
+    UrlPath(patient): UrlPath<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(page) = page?;
     let patient = key_param(&patient)?;
     let store = node.ledger.store();
+    let (ids, next) = page.of(store.patient_records(&patient).map_err(state_error)?);
     let mut out = Vec::new();
-    for id in store.patient_records(&patient).map_err(state_error)?.into_iter().take(MAX_PAGE) {
+    for id in ids {
         if let Some(r) = store.record(&id).map_err(state_error)? {
             out.push(json!({ "record": id.to_hex(), "release": r.release.to_hex(), "ciphertext": r.ciphertext.to_hex(),
                 "policy": hex::encode(&r.policy), "height": r.height, "emergency": r.emergency.as_ref().map(share_deposits) }));
         }
     }
-    Ok(Json(json!({ "records": out })))
+    Ok(Json(json!({ "records": out, "next": next })))
 }
 
 /// A record's emergency key shares: the threshold and each holder's sealed share.
@@ -419,12 +494,18 @@ fn share_deposits(shares: &EmergencyShares) -> Value {
     json!({ "threshold": shares.threshold, "shares": deposits })
 }
 
-async fn audit(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String>) -> ApiResult<Json<Value>> {
+async fn audit(
+    State(node): State<Arc<Node>>,
+    UrlPath(patient): UrlPath<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(page) = page?;
     let patient = key_param(&patient)?;
     let store = node.ledger.store();
     let height = node.ledger.tip().map_err(state_error)?.height;
+    let (ids, next_access) = page.of(store.patient_accesses(&patient).map_err(state_error)?);
     let mut accesses = Vec::new();
-    for id in store.patient_accesses(&patient).map_err(state_error)?.into_iter().take(MAX_PAGE) {
+    for id in ids {
         if let Some(g) = store.grant(&id).map_err(state_error)? {
             accesses.push(json!({ "access": id.to_hex(), "grantee": g.grantee.to_hex(), "emergency": g.emergency,
                 "justification": g.justification, "purpose": g.purpose, "height": g.height, "expiry": g.expiry,
@@ -440,7 +521,9 @@ async fn audit(State(node): State<Arc<Node>>, UrlPath(patient): UrlPath<String>)
         .filter(|(p, _)| *p == patient)
         .map(|(_, r)| r.clone())
         .collect();
-    Ok(Json(json!({ "patient": patient.to_hex(), "accesses": accesses, "reads": reads })))
+    let (reads, next_read) = page.of(reads);
+    let next = next_access.into_iter().chain(next_read).max();
+    Ok(Json(json!({ "patient": patient.to_hex(), "accesses": accesses, "reads": reads, "next": next })))
 }
 
 async fn grant(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>) -> ApiResult<Json<Value>> {
@@ -547,6 +630,14 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; the API lives under /v1/")
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this endpoint does not take that method",
+    )
+}
+
 /// The API routes.
 pub fn router(node: Arc<Node>) -> Router {
     let api = Router::new()
@@ -561,10 +652,16 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/challenge", post(challenge))
         .route("/v1/records/{hash}", get(download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    let blocks =
+        Router::new().route("/v1/blocks", post(submit_block)).layer(DefaultBodyLimit::max(MAX_BLOCK_BODY));
     let uploads = Router::new()
         .route("/v1/records/{hash}", put(upload))
         .layer(DefaultBodyLimit::max(usize::try_from(super::blobs::MAX_BLOB_SIZE).unwrap_or(usize::MAX)));
-    api.merge(uploads).fallback(not_found).with_state(node)
+    api.merge(blocks)
+        .merge(uploads)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(node)
 }
 
 /// Runs the node until `shutdown` resolves: the API and, in dev mode, the block producer.

@@ -293,6 +293,18 @@ pub fn grant(
     key: &[u8],
     with_deposit: bool,
 ) -> Transaction {
+    grant_until(w, record, compiled, key, with_deposit, 0)
+}
+
+/// As [`grant`], ending at block `expiry` (0: never).
+pub fn grant_until(
+    w: &mut World,
+    record: Hash32,
+    compiled: &Compiled,
+    key: &[u8],
+    with_deposit: bool,
+    expiry: u32,
+) -> Transaction {
     let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
     let deposit = if with_deposit {
         ecies::seal(&researcher.key.key().unwrap(), key, &mut rand::rng()).unwrap()
@@ -303,7 +315,7 @@ pub fn grant(
     let mut tx = w.tx(
         &patient,
         Payload::AccessGrant { grantee: researcher.key, purpose: 7, records: vec![access] },
-        0,
+        expiry,
         None,
     );
     let digest = tx.signing_digest(&w.chain.chain_id);
