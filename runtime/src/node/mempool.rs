@@ -39,8 +39,12 @@ struct Entry {
 }
 
 /// Waiting transactions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Mempool {
+    /// Most transactions held.
+    max_txs: usize,
+    /// Most encoded bytes held.
+    max_bytes: usize,
     entries: BTreeMap<Hash32, Entry>,
     /// (fee rate, arrival) → txid: best first.
     ranking: BTreeSet<(Reverse<u64>, u64, Hash32)>,
@@ -54,10 +58,29 @@ fn fee_rate(fee: u64, size: usize) -> u64 {
     fee.saturating_mul(1_000) / u64::try_from(size.max(1)).unwrap_or(u64::MAX)
 }
 
+impl Default for Mempool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Mempool {
-    /// An empty mempool.
+    /// An empty mempool with the standard limits.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_limits(MAX_MEMPOOL_TXS, MAX_MEMPOOL_BYTES)
+    }
+
+    /// An empty mempool holding at most `max_txs` transactions and `max_bytes` bytes.
+    pub fn with_limits(max_txs: usize, max_bytes: usize) -> Self {
+        Mempool {
+            max_txs,
+            max_bytes,
+            entries: BTreeMap::new(),
+            ranking: BTreeSet::new(),
+            spent: BTreeMap::new(),
+            bytes: 0,
+            arrivals: 0,
+        }
     }
 
     /// Admits a transaction already validated against the chain, with its fee.
@@ -76,14 +99,22 @@ impl Mempool {
         }
         let size = tx.to_bytes().len();
         let rate = fee_rate(fee, size);
-        while self.entries.len() >= MAX_MEMPOOL_TXS || self.bytes + size > MAX_MEMPOOL_BYTES {
-            let Some(&(Reverse(worst), _, worst_id)) = self.ranking.iter().next_back() else {
-                return Err(MempoolError::Full);
-            };
-            if worst >= rate {
-                return Err(MempoolError::Full);
+        // Choose the cheaper transactions to evict first, so a refusal leaves the pool as it was.
+        let (mut count, mut bytes) = (self.entries.len(), self.bytes);
+        let mut victims = Vec::new();
+        let mut cheapest = self.ranking.iter().rev();
+        while count >= self.max_txs || bytes + size > self.max_bytes {
+            match cheapest.next() {
+                Some(&(Reverse(worst), _, worst_id)) if worst < rate => {
+                    count -= 1;
+                    bytes -= self.entries.get(&worst_id).map_or(0, |e| e.size);
+                    victims.push(worst_id);
+                }
+                _ => return Err(MempoolError::Full),
             }
-            self.remove(&worst_id);
+        }
+        for victim in &victims {
+            self.remove(victim);
         }
         for input in &tx.inputs {
             self.spent.insert(input.prevout, txid);
@@ -189,5 +220,18 @@ mod tests {
         assert_eq!(pool.len(), 1, "a block spending the same output evicts the conflict");
         assert_eq!(pool.select(10, usize::MAX), vec![rich]);
         assert_eq!(pool.select(0, usize::MAX), vec![]);
+    }
+
+    #[test]
+    fn when_full_evicts_cheaper_or_refuses_without_change() {
+        let size = tx(1, 10).to_bytes().len();
+        let mut pool = Mempool::with_limits(3, 3 * size);
+        for (spend, fee) in [(1, 100), (2, 200), (3, 300)] {
+            pool.insert(tx(spend, 10), fee).unwrap();
+        }
+        assert_eq!(pool.insert(tx(4, 10), 100), Err(MempoolError::Full), "no cheaper transaction to evict");
+        assert_eq!((pool.len(), pool.bytes()), (3, 3 * size), "a refusal changes nothing");
+        pool.insert(tx(4, 10), 250).unwrap();
+        assert_eq!(pool.select(10, usize::MAX), vec![tx(3, 10), tx(4, 10), tx(2, 10)], "the cheapest went");
     }
 }
