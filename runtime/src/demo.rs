@@ -237,12 +237,12 @@ impl Cast {
     }
 
     /// Gives each party its genesis coins.
-    fn fund(&mut self, genesis: &Genesis) {
+    fn fund(&mut self, chain: &Chain) {
         let mut index = 0u32;
         for party in self.spenders() {
             party.coins.clear();
             for _ in 0..COINS_EACH {
-                party.coins.push((genesis.allocation_outpoint(index), COIN));
+                party.coins.push((chain.allocation_outpoint(index), COIN));
                 index += 1;
             }
         }
@@ -274,7 +274,7 @@ pub async fn run() -> Result<(), String> {
 
 /// Plays the story against the node at `url`, which runs `chain` from the cast's genesis.
 pub async fn play(url: &str, chain: &Chain, cast: &mut Cast) -> Result<(), String> {
-    cast.fund(&chain.genesis);
+    cast.fund(chain);
     let demo = Demo { client: Client::new(url), chain_id: chain.chain_id };
     let status = demo.client.status().await.map_err(|e| e.to_string())?;
     println!("   node at {url}, chain {} ({})", status["chain_name"], short(&chain.chain_id));

@@ -1,5 +1,7 @@
 //! Building and signing transactions and blocks: what wallets, the demo and tests use.
 
+use std::collections::BTreeMap;
+
 use secp256k1::{Message, SECP256K1, SecretKey};
 
 use super::block::{BLOCK_VERSION, Block, Header};
@@ -79,11 +81,10 @@ pub fn sign_inputs(tx: &mut Transaction, chain_id: &Hash32, signers: &[&Signer])
 /// The total fee `txs` pay, reading spent outputs from `state` or from earlier `txs`.
 pub fn fees<S: Store + ?Sized>(state: &S, txs: &[Transaction]) -> u64 {
     let mut total: u64 = 0;
-    for (i, tx) in txs.iter().enumerate() {
+    let mut earlier: BTreeMap<Hash32, &Transaction> = BTreeMap::new();
+    for tx in txs {
         let value_of = |outpoint: &OutPoint| -> u64 {
-            if let Some(earlier) =
-                txs.get(..i).and_then(|earlier| earlier.iter().find(|t| t.txid() == outpoint.txid))
-            {
+            if let Some(earlier) = earlier.get(&outpoint.txid) {
                 return usize::try_from(outpoint.index)
                     .ok()
                     .and_then(|n| earlier.outputs.get(n))
@@ -94,6 +95,7 @@ pub fn fees<S: Store + ?Sized>(state: &S, txs: &[Transaction]) -> u64 {
         let inputs: u64 = tx.inputs.iter().map(|input| value_of(&input.prevout)).sum();
         let outputs: u64 = tx.outputs.iter().map(|o| o.value).sum();
         total = total.saturating_add(inputs.saturating_sub(outputs));
+        earlier.insert(tx.txid(), tx);
     }
     total
 }

@@ -10,7 +10,7 @@ use thiserror::Error;
 use super::codec::{Encode, Writer};
 use super::limits::MAX_MONEY;
 use super::primitives::{Hash32, PubKey};
-use super::transaction::{OutPoint, TxOut};
+use super::transaction::TxOut;
 
 /// The role that may release records and break the glass.
 pub const MEDICAL_INSTITUTION: &str = "medical_institution";
@@ -179,10 +179,5 @@ impl Genesis {
             w.u32(*role);
         }
         Hash32::sha256(&w.finish())
-    }
-
-    /// The outpoint of allocation `index`: a pseudo-transaction id derived from the chain id.
-    pub fn allocation_outpoint(&self, index: u32) -> OutPoint {
-        OutPoint { txid: self.chain_id(), index }
     }
 }

@@ -394,6 +394,11 @@ impl Chain {
         Chain { genesis, chain_id, medical_institution }
     }
 
+    /// The outpoint of genesis allocation `index`: the chain id stands in for a transaction id.
+    pub fn allocation_outpoint(&self, index: u32) -> OutPoint {
+        OutPoint { txid: self.chain_id, index }
+    }
+
     /// The state a fresh chain starts from: schema version, chain id, allocations, roles.
     pub fn genesis_changes(&self) -> Changes {
         let mut changes = Changes::new();
@@ -405,7 +410,7 @@ impl Chain {
         put(Table::Meta, META_TIP.to_vec(), tip_bytes(&Tip { height: 0, hash: self.chain_id }));
         put(Table::Meta, time_key(0), self.genesis.time.to_be_bytes().to_vec());
         for (index, output) in self.genesis.allocations.iter().enumerate() {
-            let outpoint = self.genesis.allocation_outpoint(u32::try_from(index).unwrap_or(u32::MAX));
+            let outpoint = self.allocation_outpoint(u32::try_from(index).unwrap_or(u32::MAX));
             put(
                 Table::Utxo,
                 outpoint.to_bytes(),

@@ -99,7 +99,7 @@ impl World {
         let mut coins: BTreeMap<PubKey, Vec<(OutPoint, u64)>> = BTreeMap::new();
         for (i, s) in everyone.iter().enumerate() {
             for j in 0..8 {
-                let outpoint = chain.genesis.allocation_outpoint(u32::try_from(i * 8 + j).unwrap());
+                let outpoint = chain.allocation_outpoint(u32::try_from(i * 8 + j).unwrap());
                 coins.entry(s.key).or_default().push((outpoint, COIN));
             }
         }
