@@ -1,0 +1,209 @@
+//! A client of a running node, over HTTP: a hospital releases a record for a patient, the
+//! patient stores it encrypted under a consent policy, then shares it with a research team by
+//! an access grant carrying the record key sealed to the team; the team downloads the ciphertext
+//! (proving its key by signing a challenge) and decrypts it.
+//!
+//! Run, from the repository root:
+//!
+//! ```sh
+//! cargo run -p medchain-examples --bin share_record -- genesis > /tmp/share-genesis.json
+//! cargo run --release -- node --dev --data "$(mktemp -d)" --genesis /tmp/share-genesis.json &
+//! cargo run -p medchain-examples --bin share_record -- run http://127.0.0.1:7070
+//! ```
+//!
+//! The keys are fixed development keys; each run spends their genesis coins, so start the node
+//! on a fresh data directory for each run.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use medchain_compiler::medscript::compile;
+use medchain_compiler::medscript::roles::RoleRegistry;
+use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+use medchain_compiler::medscript::types::Value;
+use medchain_runtime::chain::builder::{Signer, pay_to_key};
+use medchain_runtime::chain::genesis::Genesis;
+use medchain_runtime::chain::primitives::{Hash32, Sig};
+use medchain_runtime::chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
+use medchain_runtime::chain::validate::Chain;
+use medchain_runtime::client::Client;
+use medchain_runtime::crypto::{ecies, record};
+use secp256k1::SecretKey;
+use serde_json::json;
+
+const COIN: u64 = 1_000_000;
+const FEE: u64 = 1_000;
+
+struct Keys {
+    hospital: Signer,
+    patient: Signer,
+    researcher: Signer,
+    producer: Signer,
+}
+
+fn keys() -> anyhow::Result<Keys> {
+    let signer = |byte| SecretKey::from_byte_array([byte; 32]).map(Signer::new);
+    Ok(Keys {
+        hospital: signer(0x41)?,
+        patient: signer(0x42)?,
+        researcher: signer(0x43)?,
+        producer: signer(0x44)?,
+    })
+}
+
+/// A dev genesis: the hospital is a medical institution; the hospital and the patient each get
+/// one coin (allocations 0 and 1); the producer's key signs dev blocks.
+fn genesis_json(k: &Keys) -> String {
+    json!({
+        "chain_name": "share-record-example", "time": 1_767_225_600u64,
+        "roles": { "medical_institution": 1 },
+        "governors": [k.hospital.key.to_hex()], "producers": [k.producer.key.to_hex()],
+        "block_reward": 0,
+        "allocations": [
+            { "lock": hex::encode(pay_to_key(&k.hospital.key)), "value": COIN },
+            { "lock": hex::encode(pay_to_key(&k.patient.key)), "value": COIN },
+        ],
+        "initial_roles": [{ "key": k.hospital.key.to_hex(), "role": "medical_institution" }],
+        "dev_key": hex::encode(k.producer.secret.secret_bytes()),
+    })
+    .to_string()
+}
+
+/// A transaction paying `FEE` from `coin` (worth `value`, locked to `payer`), with the change
+/// back to `payer`. `authorize` fills in payload signatures and unlocks from the signing digest.
+fn build(
+    chain: &Chain,
+    payer: &Signer,
+    coin: OutPoint,
+    value: u64,
+    payload: Payload,
+    authorize: impl FnOnce(&mut Payload, &Hash32) -> anyhow::Result<()>,
+) -> anyhow::Result<Transaction> {
+    let mut tx = Transaction::new(
+        vec![TxIn { prevout: coin, unlock: Vec::new(), sequence: u32::MAX }],
+        vec![TxOut { value: value - FEE, lock: pay_to_key(&payer.key) }],
+        payload,
+    );
+    let digest = tx.signing_digest(&chain.chain_id);
+    authorize(&mut tx.payload, &digest)?;
+    for input in &mut tx.inputs {
+        input.unlock = payer.unlock_pay_to_key(&digest);
+    }
+    Ok(tx)
+}
+
+/// Submits `tx` and waits until it is in a block.
+async fn submit(client: &Client, what: &str, tx: &Transaction) -> anyhow::Result<Hash32> {
+    let txid = client.submit(tx).await.with_context(|| format!("submitting the {what}"))?;
+    let answer = client.wait_confirmed(&txid, Duration::from_secs(60), &mut |_| {}).await?;
+    println!(
+        "{what}: {txid} in block {}",
+        answer.pointer("/block/height").unwrap_or(&serde_json::Value::Null)
+    );
+    Ok(txid)
+}
+
+async fn run(url: &str) -> anyhow::Result<()> {
+    let k = keys()?;
+    let chain = Chain::new(Genesis::from_json(&genesis_json(&k))?);
+    let client = Client::new(url);
+    // Give a node that is just starting a moment.
+    let mut status = client.status().await;
+    for _ in 0..60 {
+        if status.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        status = client.status().await;
+    }
+    let status = status.context("is the node running?")?;
+    if status.get("chain_id").and_then(serde_json::Value::as_str) != Some(chain.chain_id.to_hex().as_str()) {
+        bail!("the node runs another chain; start it with the genesis `share_record genesis` prints");
+    }
+    let mut rng = rand::rng();
+
+    // The hospital releases the record: on chain only a salted commitment to it.
+    let text = b"2026-11-28 lipid panel: LDL 96 mg/dL, HDL 61 mg/dL.".to_vec();
+    let commitment = Hash32::sha256(&[&record::new_key(&mut rng)[..], &text].concat());
+    let release = Payload::Release {
+        patient: k.patient.key,
+        institution: k.hospital.key,
+        commitment,
+        signature: Sig::EMPTY,
+    };
+    let release =
+        build(&chain, &k.hospital, chain.allocation_outpoint(0), COIN, release, |payload, digest| {
+            if let Payload::Release { signature, .. } = payload {
+                *signature = k.hospital.sign(digest);
+            }
+            Ok(())
+        })?;
+    let release_id = submit(&client, "release", &release).await?;
+
+    // The patient encrypts the record under a fresh key, uploads the ciphertext and stores it
+    // under the standard consent policy.
+    let record_key = record::new_key(&mut rng);
+    let ciphertext_hash = client.upload(record::encrypt(&record_key, &text, &mut rng)).await?;
+    let policy = medchain_contracts::standard("consent").context("the consent policy")?;
+    let checked = policy.checked(&RoleRegistry::standard()).map_err(|d| anyhow!("{d:?}"))?;
+    let args = [("patient".to_owned(), Value::PubKey(k.patient.key.0))].into_iter().collect();
+    let compiled = compile(&checked, &args)?;
+    let storage = Payload::Storage {
+        release: release_id,
+        patient: k.patient.key,
+        ciphertext: ciphertext_hash,
+        policy: compiled.script.clone(),
+        emergency: None,
+        signature: Sig::EMPTY,
+    };
+    let storage =
+        build(&chain, &k.patient, chain.allocation_outpoint(1), COIN, storage, |payload, digest| {
+            if let Payload::Storage { signature, .. } = payload {
+                *signature = k.patient.sign(digest);
+            }
+            Ok(())
+        })?;
+    let record_id = submit(&client, "storage", &storage).await?;
+
+    // The sharing transaction: an access grant to the research team, unlocked by the patient's
+    // signature through the policy, with the record key sealed to the team's public key.
+    let deposit = ecies::seal(&k.researcher.key.key().context("researcher key")?, &record_key, &mut rng)?;
+    let access = RecordAccess { record: record_id, unlock: Vec::new(), sequence: u32::MAX, deposit };
+    let grant = Payload::AccessGrant { grantee: k.researcher.key, purpose: 7, records: vec![access] };
+    let change = OutPoint { txid: storage.txid(), index: 0 };
+    let grant = build(&chain, &k.patient, change, COIN - FEE, grant, |payload, digest| {
+        let holdings =
+            Holdings { digest: digest.0, secret_keys: vec![k.patient.secret], ..Holdings::default() };
+        let witness = satisfy(&compiled, &holdings).best().map(|(_, w)| w.clone()).context("consent")?;
+        if let Payload::AccessGrant { records, .. } = payload {
+            for access in records {
+                access.unlock = witness.script();
+            }
+        }
+        Ok(())
+    })?;
+    submit(&client, "access grant", &grant).await?;
+
+    // The research team proves its key to the node, downloads, opens the deposit and decrypts.
+    let ciphertext = client.download(&chain.chain_id, &k.researcher, &ciphertext_hash).await?;
+    let deposit = &grant.record_accesses().first().context("the grant's access")?.deposit;
+    let key: [u8; 32] = ecies::open(&k.researcher.secret, deposit)?
+        .try_into()
+        .map_err(|_| anyhow!("the deposit is not a record key"))?;
+    let plain = record::decrypt(&key, &ciphertext)?;
+    println!("the research team reads: {}", String::from_utf8_lossy(&plain));
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["genesis"] => {
+            println!("{}", genesis_json(&keys()?));
+            Ok(())
+        }
+        ["run", url] => run(url).await,
+        _ => bail!("usage: share_record genesis | share_record run http://HOST:PORT"),
+    }
+}
