@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use crate::chain::block::Block;
 use crate::chain::builder::Signer;
-use crate::chain::codec::Encode;
+use crate::chain::codec::{Decode, Encode};
 use crate::chain::primitives::Hash32;
 use crate::chain::transaction::Transaction;
 use crate::node::server::read_message;
@@ -123,6 +124,19 @@ impl Client {
     /// A patient's records.
     pub async fn records(&self, patient: &str) -> Result<Value, ClientError> {
         self.get(&format!("/v1/patients/{patient}/records")).await
+    }
+
+    /// The node's read log: size, head hash, and where it was last anchored on chain.
+    pub async fn read_log(&self) -> Result<Value, ClientError> {
+        self.get("/v1/reads").await
+    }
+
+    /// One block, decoded.
+    pub async fn block(&self, height: u64) -> Result<Block, ClientError> {
+        let answer = self.get(&format!("/v1/blocks/{height}")).await?;
+        let bytes = hex::decode(answer["block"].as_str().unwrap_or_default())
+            .map_err(|e| ClientError::Transport(format!("block is not hex: {e}")))?;
+        Block::from_bytes(&bytes).map_err(|e| ClientError::Transport(format!("block does not decode: {e}")))
     }
 
     /// A patient's audit log.

@@ -21,7 +21,7 @@ use medchain_compiler::medscript::types::Value as PolicyValue;
 use secp256k1::SecretKey;
 use serde_json::{Value, json};
 
-use crate::chain::builder::{Signer, pay_to_key};
+use crate::chain::builder::{Signer, data_output, pay_to_key};
 use crate::chain::genesis::Genesis;
 use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::transaction::{
@@ -30,7 +30,7 @@ use crate::chain::transaction::{
 use crate::chain::validate::Chain;
 use crate::client::{Client, ClientError};
 use crate::crypto::{ecies, record, shamir};
-use crate::node::server::{Node, NodeConfig, serve_on};
+use crate::node::server::{Node, NodeConfig, READ_ANCHOR_TAG, serve_on};
 
 const COIN: u64 = 1_000_000;
 const FEE: u64 = 1_000;
@@ -573,6 +573,31 @@ async fn story(
             text(&r["record"]).get(..12).unwrap_or_default()
         );
     }
+
+    step("The node's read log, anchored on chain");
+    let start = std::time::Instant::now();
+    let log = loop {
+        let log = demo.client.read_log().await.map_err(fail)?;
+        if log["anchored"]["count"] == log["count"] {
+            break log;
+        }
+        if start.elapsed() > WAIT {
+            return Err(format!("the read log was never anchored: {log}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let height = log["anchored"]["height"].as_u64().unwrap_or_default();
+    let head = Hash32::from_hex(log["head"].as_str().unwrap_or_default()).ok_or("bad read log head")?;
+    let anchor = data_output(&[READ_ANCHOR_TAG, &head.0].concat());
+    let block = demo.client.block(height).await.map_err(fail)?;
+    if !block.transactions.first().is_some_and(|coinbase| coinbase.outputs.contains(&anchor)) {
+        return Err(format!("block {height}'s coinbase does not carry the read log's head"));
+    }
+    println!(
+        "   {} reads, head {}, carried by block {height}'s coinbase as a data output",
+        log["count"],
+        short(&head)
+    );
 
     step("Blocks");
     let blocks = demo.client.blocks(20).await.map_err(fail)?;

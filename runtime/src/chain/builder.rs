@@ -137,4 +137,19 @@ impl Chain {
         block.header.sign(&producer.secret, &self.chain_id);
         block
     }
+
+    /// Adds an output to `block`'s coinbase (a zero-value data output, say) and signs the block
+    /// again as `producer`.
+    pub fn add_coinbase_output(&self, block: &mut Block, output: TxOut, producer: &Signer) {
+        if let Some(coinbase) = block.transactions.first_mut() {
+            coinbase.outputs.push(output);
+        }
+        block.header.merkle_root = block.compute_merkle_root();
+        block.header.sign(&producer.secret, &self.chain_id);
+    }
+}
+
+/// A zero-value output that only carries `data` (`RETURN <data>`): unspendable, for anchoring.
+pub fn data_output(data: &[u8]) -> TxOut {
+    TxOut { value: 0, lock: [&[medchain_vm::Opcode::RETURN.0][..], &push_bytes(data)].concat() }
 }

@@ -4,4 +4,5 @@ pub mod api;
 pub mod blobs;
 pub mod keyfile;
 pub mod mempool;
+pub mod reads;
 pub mod server;

@@ -22,8 +22,9 @@ use tracing::{info, warn};
 use super::api::ApiError;
 use super::blobs::{BlobError, BlobStore, LocalBlobStore};
 use super::mempool::{Mempool, MempoolError};
+use super::reads::{ReadEntry, ReadLog};
 use crate::chain::block::Block;
-use crate::chain::builder::Signer;
+use crate::chain::builder::{Signer, data_output};
 use crate::chain::codec::{Decode, Encode};
 use crate::chain::ledger::{Ledger, LedgerError};
 use crate::chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_TX_SIZE};
@@ -61,19 +62,26 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
 }
 
-/// A read the node served or refused, for the patient's audit log.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReadEntry {
-    /// Unix time of the read.
-    pub time: u64,
-    /// Who read.
-    pub reader: String,
-    /// The record.
-    pub record: String,
-    /// The access it went through (empty for the owner).
-    pub access: String,
-    /// Whether that access was an emergency.
-    pub emergency: bool,
+/// The read log's file in the data directory.
+pub const READ_LOG_FILE: &str = "reads.jsonl";
+
+/// What a read-log anchor's data output starts with; the log's head hash follows.
+pub const READ_ANCHOR_TAG: &[u8] = b"medchain/reads";
+
+/// Where the read log was last anchored on chain.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Anchor {
+    /// The block whose coinbase carries it.
+    pub height: u32,
+    /// How many reads it covers.
+    pub count: usize,
+    /// The log's hash after them.
+    #[serde(serialize_with = "hex_hash")]
+    pub head: Hash32,
+}
+
+fn hex_hash<S: serde::Serializer>(hash: &Hash32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hash.to_hex())
 }
 
 /// Everything the handlers share.
@@ -84,7 +92,8 @@ pub struct Node {
     mempool: Mutex<Mempool>,
     blobs: LocalBlobStore,
     challenges: Mutex<BTreeMap<[u8; 32], SystemTime>>,
-    reads: Mutex<Vec<(PubKey, ReadEntry)>>,
+    reads: Mutex<ReadLog>,
+    anchored: Mutex<Option<Anchor>>,
     producer: Option<Signer>,
     config: NodeConfig,
 }
@@ -135,7 +144,8 @@ impl Node {
             mempool: Mutex::new(Mempool::new()),
             blobs,
             challenges: Mutex::new(BTreeMap::new()),
-            reads: Mutex::new(Vec::new()),
+            reads: Mutex::new(ReadLog::open(&data.join(READ_LOG_FILE)).map_err(|e| e.to_string())?),
+            anchored: Mutex::new(None),
             producer,
             config,
         })
@@ -188,8 +198,11 @@ impl Node {
             .lock()
             .map_err(|_| "lock poisoned".to_owned())?
             .select(MAX_BLOCK_TXS - 1, MAX_BLOCK_SIZE / 2);
+        let (count, head) = self.reads.lock().map_err(|_| "lock poisoned".to_owned())?.head();
+        let anchored = *self.anchored.lock().map_err(|_| "lock poisoned".to_owned())?;
+        let anchor = count > 0 && anchored.is_none_or(|a| a.head != head);
         loop {
-            let block = chain.build_block(
+            let mut block = chain.build_block(
                 self.ledger.store(),
                 &tip,
                 time,
@@ -197,8 +210,19 @@ impl Node {
                 &producer.key,
                 candidates.clone(),
             );
+            if anchor {
+                chain.add_coinbase_output(
+                    &mut block,
+                    data_output(&[READ_ANCHOR_TAG, &head.0].concat()),
+                    producer,
+                );
+            }
             match self.ledger.apply(&block) {
                 Ok(applied) => {
+                    if anchor {
+                        *self.anchored.lock().map_err(|_| "lock poisoned".to_owned())? =
+                            Some(Anchor { height: applied.tip.height, count, head });
+                    }
                     let mut pool = self.mempool.lock().map_err(|_| "lock poisoned".to_owned())?;
                     pool.remove_included(&block.transactions);
                     info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
@@ -217,6 +241,13 @@ impl Node {
                 Err(other) => return Err(other.to_string()),
             }
         }
+    }
+
+    /// The read log's size and head, and where it was last anchored.
+    fn read_log_state(&self) -> ApiResult<Value> {
+        let (count, head) = self.reads.lock().map_err(|_| ApiError::internal("lock poisoned"))?.head();
+        let anchored = *self.anchored.lock().map_err(|_| ApiError::internal("lock poisoned"))?;
+        Ok(json!({ "count": count, "head": head.to_hex(), "anchored": anchored }))
     }
 
     fn issue_challenge(&self) -> ApiResult<[u8; 32]> {
@@ -513,17 +544,22 @@ async fn audit(
                 "records": g.records.iter().map(Hash32::to_hex).collect::<Vec<_>>() }));
         }
     }
+    let patient_hex = patient.to_hex();
     let reads: Vec<ReadEntry> = node
         .reads
         .lock()
         .map_err(|_| ApiError::internal("lock poisoned"))?
-        .iter()
-        .filter(|(p, _)| *p == patient)
-        .map(|(_, r)| r.clone())
+        .of_patient(&patient_hex)
+        .cloned()
         .collect();
     let (reads, next_read) = page.of(reads);
     let next = next_access.into_iter().chain(next_read).max();
-    Ok(Json(json!({ "patient": patient.to_hex(), "accesses": accesses, "reads": reads, "next": next })))
+    Ok(Json(json!({ "patient": patient_hex, "accesses": accesses, "reads": reads, "next": next,
+        "read_log": node.read_log_state()? })))
+}
+
+async fn read_log(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
+    Ok(Json(node.read_log_state()?))
 }
 
 async fn grant(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>) -> ApiResult<Json<Value>> {
@@ -590,19 +626,32 @@ async fn download(
             .map_err(|e| ApiError::internal(e.to_string()))??;
     let reader =
         key_param(headers.get("x-medchain-reader").and_then(|v| v.to_str().ok()).unwrap_or_default())?;
-    let file = node.blobs.open(&hash).map_err(|e| match e {
-        BlobError::NotFound(_) => ApiError::not_found("the record store has no such ciphertext"),
-        other => ApiError::internal(other.to_string()),
-    })?;
     let entry = ReadEntry {
         time: unix_now(),
+        patient: patient.to_hex(),
         reader: reader.to_hex(),
         record: record.to_hex(),
         access: access.map(|(id, _)| id.to_hex()).unwrap_or_default(),
         emergency: access.is_some_and(|(_, emergency)| emergency),
     };
-    info!(reader = %entry.reader, record = %entry.record, emergency = entry.emergency, "record read");
-    node.reads.lock().map_err(|_| ApiError::internal("lock poisoned"))?.push((patient, entry));
+    // The read is on disk in the log before a byte of the record goes out.
+    let node2 = Arc::clone(&node);
+    let file = tokio::task::spawn_blocking(move || {
+        let file = node2.blobs.open(&hash).map_err(|e| match e {
+            BlobError::NotFound(_) => ApiError::not_found("the record store has no such ciphertext"),
+            other => ApiError::internal(other.to_string()),
+        })?;
+        info!(reader = %entry.reader, record = %entry.record, emergency = entry.emergency, "record read");
+        node2
+            .reads
+            .lock()
+            .map_err(|_| ApiError::internal("lock poisoned"))?
+            .append(entry)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok::<_, ApiError>(file)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let mut file = file;
@@ -650,6 +699,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/patients/{key}/audit", get(audit))
         .route("/v1/accesses/{txid}", get(grant))
         .route("/v1/challenge", post(challenge))
+        .route("/v1/reads", get(read_log))
         .route("/v1/records/{hash}", get(download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     let blocks =
