@@ -64,7 +64,8 @@ impl Client {
         })
     }
 
-    async fn get(&self, path: &str) -> Result<Value, ClientError> {
+    /// A GET of any API path (`/v1/...`), answered as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -137,6 +138,11 @@ impl Client {
         let bytes = hex::decode(answer["block"].as_str().unwrap_or_default())
             .map_err(|e| ClientError::Transport(format!("block is not hex: {e}")))?;
         Block::from_bytes(&bytes).map_err(|e| ClientError::Transport(format!("block does not decode: {e}")))
+    }
+
+    /// The coins `key` can spend, as `{"coins": [{"txid", "index", "value", "height", "coinbase"}]}`.
+    pub async fn coins(&self, key: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/keys/{key}/coins")).await
     }
 
     /// A patient's audit log.

@@ -102,7 +102,7 @@ impl Demo {
         tx.expiry = expiry;
         let digest = tx.signing_digest(&self.chain_id);
         if let Some(author) = author {
-            set_signature(&mut tx.payload, author.sign(&digest));
+            tx.payload.set_signature(author.sign(&digest));
         }
         finish(&mut tx, digest);
         if let Some(input) = tx.inputs.first_mut() {
@@ -138,19 +138,6 @@ impl Demo {
 
 fn short(hash: &Hash32) -> String {
     hash.to_hex().get(..12).unwrap_or_default().to_owned() + "…"
-}
-
-fn set_signature(payload: &mut Payload, sig: Sig) {
-    match payload {
-        Payload::RegisterRole { signature, .. }
-        | Payload::WithdrawRole { signature, .. }
-        | Payload::Release { signature, .. }
-        | Payload::Storage { signature, .. }
-        | Payload::EmergencyAccess { signature, .. }
-        | Payload::ShareRelease { signature, .. }
-        | Payload::Revocation { signature, .. } => *signature = sig,
-        Payload::Transfer | Payload::Coinbase { .. } | Payload::AccessGrant { .. } => {}
-    }
 }
 
 fn unlock_record(compiled: &Compiled, clause: usize, holdings: &Holdings) -> Result<Vec<u8>, String> {

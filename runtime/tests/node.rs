@@ -291,3 +291,101 @@ async fn blocks_and_chain_rules_over_http() {
     let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
     assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
 }
+
+/// Runs `medchain` with `args` and the test passphrase; returns (exit code, stdout, stderr).
+fn medchain(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_medchain"))
+        .args(args)
+        .env("MEDCHAIN_PASSPHRASE", "correct horse battery")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (output.status.code().unwrap_or(-1), text(output.stdout), text(output.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_builds_signs_and_submits_transactions() {
+    let w = World::new();
+    let node = start(&w.genesis_json, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("governor.key");
+    let sealed = medchain_runtime::node::keyfile::KeyFile::seal_with_cost(
+        &w.p.governor.secret,
+        "correct horse battery",
+        256,
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    std::fs::write(&key_file, serde_json::to_string(&sealed).unwrap()).unwrap();
+    let key = key_file.to_str().unwrap();
+    let base = node.base.as_str();
+    let insurer = w.p.insurer.key.to_hex();
+
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        key,
+        "register-role",
+        "--subject",
+        &insurer,
+        "--role",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["status"], "confirmed", "{answer}");
+    assert_eq!(answer["kind"], "register_role");
+
+    let (code, out, err) =
+        medchain(&["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "777"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = medchain(&["query", "--node", base, "coins", &insurer]);
+    assert_eq!(code, 0);
+    let coins: Value = serde_json::from_str(&out).unwrap();
+    assert!(coins["coins"].as_array().unwrap().iter().any(|c| c["value"] == 777), "{coins}");
+
+    // Refusals by the node exit 1 with its code; bad arguments and keys exit 2.
+    let again = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        key,
+        "register-role",
+        "--subject",
+        &insurer,
+        "--role",
+        "3",
+    ]);
+    assert!(again.0 == 1 && again.2.contains("ROLE_ALREADY_HELD"), "{again:?}");
+    let unknown = medchain(&["tx", "--node", base, "--key", key, "revoke", "--grant", &"ab".repeat(32)]);
+    assert!(unknown.0 == 1 && unknown.2.contains("UNKNOWN_ACCESS"), "{unknown:?}");
+    let bad_key =
+        medchain(&["tx", "--node", base, "--key", key, "transfer", "--to", "nope", "--amount", "1"]);
+    assert!(bad_key.0 == 2 && bad_key.2.contains("not a compressed public key"), "{bad_key:?}");
+    let poor = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        key,
+        "transfer",
+        "--to",
+        &insurer,
+        "--amount",
+        "999999999999",
+    ]);
+    assert!(poor.0 == 2 && poor.2.contains("spendable coins"), "{poor:?}");
+    let bad_query = medchain(&["query", "--node", base, "transaction", "xyz"]);
+    assert!(bad_query.0 == 1 && bad_query.2.contains("BAD_HASH"), "{bad_query:?}");
+    let wrong = Command::new(env!("CARGO_BIN_EXE_medchain"))
+        .args(["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "1"])
+        .env("MEDCHAIN_PASSPHRASE", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(2), "a wrong passphrase is refused");
+}

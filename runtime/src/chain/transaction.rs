@@ -298,6 +298,21 @@ impl Decode for EmergencyShares {
 }
 
 impl Payload {
+    /// Sets the author's signature, for payloads that carry one (all but transfers, coinbases and
+    /// grants, which the record policy authorizes).
+    pub fn set_signature(&mut self, sig: Sig) {
+        match self {
+            Payload::RegisterRole { signature, .. }
+            | Payload::WithdrawRole { signature, .. }
+            | Payload::Release { signature, .. }
+            | Payload::Storage { signature, .. }
+            | Payload::EmergencyAccess { signature, .. }
+            | Payload::ShareRelease { signature, .. }
+            | Payload::Revocation { signature, .. } => *signature = sig,
+            Payload::Transfer | Payload::Coinbase { .. } | Payload::AccessGrant { .. } => {}
+        }
+    }
+
     /// The payload's tag byte.
     pub fn tag(&self) -> u8 {
         match self {

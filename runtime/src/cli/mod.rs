@@ -5,7 +5,9 @@ mod demo;
 mod keys;
 mod node;
 mod policy;
+mod query;
 mod script;
+mod tx;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,10 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Run a node: chain state, mempool, record store and the HTTP API.
     Node(node::NodeArgs),
+    /// Build, sign and submit a transaction to a running node.
+    Tx(tx::TxArgs),
+    /// Read a running node's answers.
+    Query(query::QueryArgs),
     /// Play the whole story (hospital, patient, research team, insurer, break-glass, revocation)
     /// as separate parties against a dev node over HTTP.
     Demo,
@@ -50,6 +56,8 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keys::run(args),
         Command::Node(args) => node::run(args),
         Command::Demo => demo::run(),
+        Command::Tx(args) => tx::run(args),
+        Command::Query(args) => query::run(args),
     };
     match result {
         Ok(code) => code,

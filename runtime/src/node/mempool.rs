@@ -167,6 +167,11 @@ impl Mempool {
         out
     }
 
+    /// Whether a waiting transaction spends `outpoint`.
+    pub fn spends(&self, outpoint: &OutPoint) -> bool {
+        self.spent.contains_key(outpoint)
+    }
+
     /// A waiting transaction.
     pub fn get(&self, txid: &Hash32) -> Option<&Transaction> {
         self.entries.get(txid).map(|e| &e.tx)

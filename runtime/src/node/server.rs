@@ -24,13 +24,14 @@ use super::blobs::{BlobError, BlobStore, LocalBlobStore};
 use super::mempool::{Mempool, MempoolError};
 use super::reads::{ReadEntry, ReadLog};
 use crate::chain::block::Block;
-use crate::chain::builder::{Signer, data_output};
+use crate::chain::builder::{Signer, data_output, pay_to_key, pay_to_key_hash};
 use crate::chain::codec::{Decode, Encode};
 use crate::chain::ledger::{Ledger, LedgerError};
 use crate::chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_TX_SIZE};
 use crate::chain::primitives::{Hash32, PubKey, Sig};
-use crate::chain::state::StateRead;
-use crate::chain::transaction::{EmergencyShares, Transaction};
+use crate::chain::state::{Coin, StateRead};
+use crate::chain::store::{Store, Table};
+use crate::chain::transaction::{EmergencyShares, OutPoint, Transaction};
 use crate::chain::validate::{BlockError, Chain};
 
 /// Largest block submission body (hex in JSON doubles the size).
@@ -558,6 +559,31 @@ async fn audit(
         "read_log": node.read_log_state()? })))
 }
 
+/// The unspent coins a key can spend alone (pay-to-key and pay-to-key-hash), less those a
+/// waiting transaction already spends. A scan of the coin set: fine for a node's own keys.
+async fn coins(
+    State(node): State<Arc<Node>>,
+    UrlPath(key): UrlPath<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(page) = page?;
+    let key = key_param(&key)?;
+    let locks = [pay_to_key(&key), pay_to_key_hash(&key)];
+    let entries = node.ledger.store().scan(Table::Utxo, &[]).map_err(state_error)?;
+    let pool = node.mempool.lock().map_err(|_| ApiError::internal("lock poisoned"))?;
+    let coins: Vec<Value> = entries
+        .into_iter()
+        .filter_map(|(k, v)| Some((OutPoint::from_bytes(&k).ok()?, Coin::from_bytes(&v).ok()?)))
+        .filter(|(outpoint, coin)| locks.contains(&coin.output.lock) && !pool.spends(outpoint))
+        .map(|(outpoint, coin)| {
+            json!({ "txid": outpoint.txid.to_hex(), "index": outpoint.index, "value": coin.output.value,
+                "lock": hex::encode(&coin.output.lock), "height": coin.height, "coinbase": coin.coinbase })
+        })
+        .collect();
+    let (coins, next) = page.of(coins);
+    Ok(Json(json!({ "coins": coins, "next": next })))
+}
+
 async fn read_log(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
     Ok(Json(node.read_log_state()?))
 }
@@ -700,6 +726,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/accesses/{txid}", get(grant))
         .route("/v1/challenge", post(challenge))
         .route("/v1/reads", get(read_log))
+        .route("/v1/keys/{key}/coins", get(coins))
         .route("/v1/records/{hash}", get(download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     let blocks =

@@ -135,7 +135,7 @@ impl World {
         tx.expiry = expiry;
         let digest = tx.signing_digest(&self.chain.chain_id);
         if let Some(signer) = sign {
-            set_signature(&mut tx.payload, signer.sign(&digest));
+            tx.payload.set_signature(signer.sign(&digest));
         }
         sign_inputs(&mut tx, &self.chain.chain_id, &[payer]);
         tx
@@ -184,19 +184,6 @@ impl World {
             Err(BlockError::Transaction { error, .. }) => error,
             other => panic!("expected a transaction error, got {other:?}"),
         }
-    }
-}
-
-pub fn set_signature(payload: &mut Payload, sig: Sig) {
-    match payload {
-        Payload::RegisterRole { signature, .. }
-        | Payload::WithdrawRole { signature, .. }
-        | Payload::Release { signature, .. }
-        | Payload::Storage { signature, .. }
-        | Payload::EmergencyAccess { signature, .. }
-        | Payload::ShareRelease { signature, .. }
-        | Payload::Revocation { signature, .. } => *signature = sig,
-        _ => {}
     }
 }
 
@@ -363,7 +350,7 @@ pub fn emergency(
     if let Payload::EmergencyAccess { records, .. } = &mut tx.payload {
         records[0].unlock = witness.script();
     }
-    set_signature(&mut tx.payload, requester.sign(&digest));
+    tx.payload.set_signature(requester.sign(&digest));
     sign_inputs(&mut tx, &w.chain.chain_id, &[requester]);
     tx
 }
