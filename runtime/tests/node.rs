@@ -306,7 +306,7 @@ fn medchain(args: &[&str]) -> (i32, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_builds_signs_and_submits_transactions() {
-    let w = World::new();
+    let mut w = World::new();
     let node = start(&w.genesis_json, true).await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("governor.key");
@@ -382,6 +382,84 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     assert!(poor.0 == 2 && poor.2.contains("spendable coins"), "{poor:?}");
     let bad_query = medchain(&["query", "--node", base, "transaction", "xyz"]);
     assert!(bad_query.0 == 1 && bad_query.2.contains("BAD_HASH"), "{bad_query:?}");
+
+    // A grant through the record's policy, with the record key sealed to the grantee.
+    let api = medchain_runtime::client::Client::new(base);
+    let (hospital, patient, researcher) = (w.p.hospital.clone(), w.p.patient.clone(), w.p.researcher.clone());
+    let release = w.tx(
+        &hospital,
+        Payload::Release {
+            patient: patient.key,
+            institution: hospital.key,
+            commitment: Hash32::sha256(b"salt|record"),
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&hospital),
+    );
+    let release_id = api.submit(&release).await.unwrap();
+    api.wait_confirmed(&release_id, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+    let ciphertext = api.upload(b"ciphertext".to_vec()).await.unwrap();
+    let compiled = policy(&patient.key, &researcher.key);
+    let storage = w.tx(
+        &patient,
+        Payload::Storage {
+            release: release_id,
+            patient: patient.key,
+            ciphertext,
+            policy: compiled.script.clone(),
+            emergency: None,
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&patient),
+    );
+    let record = api.submit(&storage).await.unwrap();
+    api.wait_confirmed(&record, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+    let patient_file = dir.path().join("patient.key");
+    let sealed = medchain_runtime::node::keyfile::KeyFile::seal_with_cost(
+        &patient.secret,
+        "correct horse battery",
+        256,
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    std::fs::write(&patient_file, serde_json::to_string(&sealed).unwrap()).unwrap();
+    let policy_file = dir.path().join("record.med");
+    std::fs::write(&policy_file, POLICY).unwrap();
+    let record_key = dir.path().join("record.key");
+    std::fs::write(&record_key, "11".repeat(32)).unwrap();
+    let (record_hex, researcher_hex, patient_hex) =
+        (record.to_hex(), researcher.key.to_hex(), patient.key.to_hex());
+    let grant = |grantee_arg: &str| {
+        medchain(&[
+            "tx",
+            "--node",
+            base,
+            "--key",
+            patient_file.to_str().unwrap(),
+            "grant",
+            "--record",
+            &record_hex,
+            "--grantee",
+            &researcher_hex,
+            "--record-key",
+            record_key.to_str().unwrap(),
+            policy_file.to_str().unwrap(),
+            "--arg",
+            &format!("patient={patient_hex}"),
+            "--arg",
+            &format!("grantee={grantee_arg}"),
+        ])
+    };
+    let mismatch = grant(&insurer);
+    assert!(mismatch.0 == 2 && mismatch.2.contains("different script"), "{mismatch:?}");
+    assert!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.is_err(), "no access yet");
+    let (code, out, err) = grant(&researcher_hex);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+
     let wrong = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "1"])
         .env("MEDCHAIN_PASSPHRASE", "not the passphrase")

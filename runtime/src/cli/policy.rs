@@ -171,7 +171,7 @@ pub fn run(command: PolicyCommand) -> miette::Result<ExitCode> {
     }
 }
 
-fn compile_with(args: &CompileArgs) -> miette::Result<Option<Compiled>> {
+pub(super) fn compile_with(args: &CompileArgs) -> miette::Result<Option<Compiled>> {
     let (_, checked, _) = load(&args.source, true)?;
     let Some(policy) = checked else { return Ok(None) };
     let mut texts: BTreeMap<String, String> = BTreeMap::new();

@@ -14,13 +14,18 @@ use clap::{Args, Subcommand};
 use miette::{IntoDiagnostic, miette};
 use serde_json::{Value, json};
 
+use medchain_compiler::medscript::Compiled;
+use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+
 use super::keys::{PASSPHRASE_ENV, passphrase};
+use super::policy::{CompileArgs, compile_with};
 use super::query::{DEFAULT_NODE, answer, block_on};
 use crate::chain::builder::{Signer, pay_to_key};
 use crate::chain::limits::COINBASE_MATURITY;
 use crate::chain::primitives::{Hash32, PubKey, Sig};
-use crate::chain::transaction::{OutPoint, Payload, Transaction, TxIn, TxOut};
+use crate::chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
 use crate::client::{Client, ClientError};
+use crate::crypto::ecies;
 use crate::node::keyfile::KeyFile;
 
 /// How long to wait for the transaction's block.
@@ -77,6 +82,28 @@ enum TxCommand {
         #[arg(long)]
         role: u32,
     },
+    /// As a record's patient, grant a key access to it through the record's policy, with the
+    /// record key sealed to the grantee.
+    Grant {
+        /// The record: its storage transaction's id.
+        #[arg(long)]
+        record: String,
+        /// Who gets access.
+        #[arg(long)]
+        grantee: String,
+        /// A purpose code, for the audit log.
+        #[arg(long, default_value_t = 0)]
+        purpose: u32,
+        /// The block at which the grant ends (0: until revoked).
+        #[arg(long, default_value_t = 0)]
+        expiry: u32,
+        /// A file holding the record key as 64 hex digits; it is sealed to the grantee.
+        #[arg(long)]
+        record_key: Option<PathBuf>,
+        /// The record's policy file and arguments, as it was stored.
+        #[command(flatten)]
+        policy: CompileArgs,
+    },
     /// As the owner of the records, revoke a grant.
     Revoke {
         /// The grant's transaction id.
@@ -93,7 +120,40 @@ fn key_arg(name: &str, text: &str) -> miette::Result<PubKey> {
         .ok_or_else(|| miette!("--{name}: `{text}` is not a compressed public key"))
 }
 
+fn hash_arg(name: &str, text: &str) -> miette::Result<Hash32> {
+    Hash32::from_hex(text).ok_or_else(|| miette!("--{name}: `{text}` is not 64 hex digits"))
+}
+
 impl TxCommand {
+    /// The block the transaction stops being valid at (0: never).
+    fn expiry(&self) -> u32 {
+        match self {
+            TxCommand::Grant { expiry, .. } => *expiry,
+            _ => 0,
+        }
+    }
+
+    /// For a grant: the record's policy, compiled from the given source and arguments and
+    /// checked against what the record stores on chain.
+    async fn record_policy(&self, client: &Client, signer: &Signer) -> miette::Result<Option<Compiled>> {
+        let TxCommand::Grant { record, policy, .. } = self else { return Ok(None) };
+        let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
+        let records = client.records(&signer.key.to_hex()).await.map_err(|e| miette!("{e}"))?;
+        let stored = records["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["record"] == record.as_str())
+            .ok_or_else(|| miette!("record {record} is not one of this key's records"))?;
+        if stored["policy"] != hex::encode(&compiled.script).as_str() {
+            return Err(miette!(
+                help = "give the policy file and --arg values the record was stored with",
+                "the policy compiles to a different script than record {record} stores"
+            ));
+        }
+        Ok(Some(compiled))
+    }
+
     /// The payload, and what it pays to others.
     fn payload(&self, signer: &Signer) -> miette::Result<(Payload, Vec<TxOut>)> {
         Ok(match self {
@@ -125,13 +185,58 @@ impl TxCommand {
                     vec![],
                 )
             }
+            TxCommand::Grant { record, grantee, purpose, record_key, .. } => {
+                let record = hash_arg("record", record)?;
+                let grantee = key_arg("grantee", grantee)?;
+                let deposit = match record_key {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
+                        let key = hex::decode(text.trim())
+                            .ok()
+                            .filter(|k| k.len() == 32)
+                            .ok_or_else(|| miette!("{} does not hold 64 hex digits", path.display()))?;
+                        let grantee_key =
+                            grantee.key().ok_or_else(|| miette!("--grantee is not a valid key"))?;
+                        ecies::seal(&grantee_key, &key, &mut rand::rng()).map_err(|e| miette!("{e}"))?
+                    }
+                    None => Vec::new(),
+                };
+                let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
+                (Payload::AccessGrant { grantee, purpose: *purpose, records: vec![access] }, vec![])
+            }
             TxCommand::Revoke { grant } => {
-                let grant = Hash32::from_hex(grant)
-                    .ok_or_else(|| miette!("--grant: `{grant}` is not 64 hex digits"))?;
+                let grant = hash_arg("grant", grant)?;
                 (Payload::Revocation { grant, owner: signer.key, signature: Sig::EMPTY }, vec![])
             }
         })
     }
+}
+
+/// Unlocks each record access of a grant through `compiled` with the signer's key.
+fn unlock_accesses(
+    payload: &mut Payload,
+    compiled: &Compiled,
+    signer: &Signer,
+    digest: &Hash32,
+) -> miette::Result<()> {
+    let Payload::AccessGrant { grantee, records, .. } = payload else { return Ok(()) };
+    let deposits = records.iter().any(|a| !a.deposit.is_empty()).then_some(grantee.0).into_iter().collect();
+    let holdings =
+        Holdings { digest: digest.0, secret_keys: vec![signer.secret], deposits, ..Holdings::default() };
+    let plan = satisfy(compiled, &holdings);
+    let Some((_, witness)) = plan.best() else {
+        let needs: Vec<String> = plan
+            .clauses
+            .iter()
+            .filter_map(|c| c.result.as_ref().err().map(|need| format!("\"{}\" needs {need}", c.label)))
+            .collect();
+        return Err(miette!("this key cannot satisfy the record's policy: {}", needs.join("; ")));
+    };
+    for access in records {
+        access.unlock = witness.script();
+    }
+    Ok(())
 }
 
 /// Coins of `signer` (pay-to-key, mature) covering `needed`, largest first.
@@ -183,6 +288,7 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
         .ok_or_else(|| miette!("the node gave no chain id"))?;
     let height = status["height"].as_u64().unwrap_or_default();
     let (payload, mut outputs) = args.command.payload(signer)?;
+    let record_policy = args.command.record_policy(&client, signer).await?;
     let paid: u64 = outputs.iter().map(|o| o.value).sum();
     let needed = paid.checked_add(args.fee).ok_or_else(|| miette!("the amount and fee overflow"))?;
     let coins = match client.coins(&signer.key.to_hex()).await {
@@ -197,8 +303,12 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
     let inputs =
         chosen.iter().map(|(prevout, _)| TxIn { prevout: *prevout, unlock: Vec::new(), sequence: u32::MAX });
     let mut tx = Transaction::new(inputs.collect(), outputs, payload);
+    tx.expiry = args.command.expiry();
     let digest = tx.signing_digest(&chain_id);
     tx.payload.set_signature(signer.sign(&digest));
+    if let Some(compiled) = &record_policy {
+        unlock_accesses(&mut tx.payload, compiled, signer, &digest)?;
+    }
     for input in &mut tx.inputs {
         input.unlock = signer.unlock_pay_to_key(&digest);
     }
