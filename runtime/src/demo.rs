@@ -69,29 +69,27 @@ fn step(title: &str) {
     println!("\n== {title}");
 }
 
+/// Makes a record access's unlocking script from a transaction's signing digest.
+type Unlocker<'a> = dyn Fn(&Hash32) -> Result<Vec<u8>, String> + 'a;
+
 impl Demo {
     /// Pays the fee from one of `payer`'s coins, signs the payload with `author`, submits and
     /// waits for the block. Returns the txid.
-    async fn send(
-        &self,
-        payer: &mut Party,
-        payload: Payload,
-        expiry: u32,
-        author: Option<&Signer>,
-        finish: impl FnOnce(&mut Transaction, Hash32),
-    ) -> Result<Hash32, ClientError> {
-        let tx = self.build(payer, payload, expiry, author, finish);
-        self.submit(payer, tx).await
+    async fn send(&self, payer: &mut Party, payload: Payload, author: &Signer) -> Result<Hash32, String> {
+        let tx = self.build(payer, payload, 0, Some(author), None)?;
+        self.submit(payer, tx).await.map_err(|e| e.to_string())
     }
 
+    /// Builds and signs a transaction; `unlock` makes the record accesses' unlocking script from
+    /// the signing digest.
     fn build(
         &self,
         payer: &mut Party,
         payload: Payload,
         expiry: u32,
         author: Option<&Signer>,
-        finish: impl FnOnce(&mut Transaction, Hash32),
-    ) -> Transaction {
+        unlock: Option<&Unlocker<'_>>,
+    ) -> Result<Transaction, String> {
         let (outpoint, value) =
             payer.coins.pop().unwrap_or((OutPoint { txid: Hash32::default(), index: 0 }, 0));
         let mut tx = Transaction::new(
@@ -104,11 +102,16 @@ impl Demo {
         if let Some(author) = author {
             tx.payload.set_signature(author.sign(&digest));
         }
-        finish(&mut tx, digest);
+        if let Some(unlock) = unlock {
+            let script = unlock(&digest)?;
+            for access in tx.payload.record_accesses_mut() {
+                access.unlock = script.clone();
+            }
+        }
         if let Some(input) = tx.inputs.first_mut() {
             input.unlock = payer.signer.unlock_pay_to_key(&digest);
         }
-        tx
+        Ok(tx)
     }
 
     async fn submit(&self, payer: &mut Party, tx: Transaction) -> Result<Hash32, ClientError> {
@@ -291,7 +294,7 @@ async fn story(
         signature: Sig::EMPTY,
     };
     let gov_signer = governor.signer.clone();
-    demo.send(governor, register, 0, Some(&gov_signer), |_, _| {}).await.map_err(fail)?;
+    demo.send(governor, register, &gov_signer).await?;
 
     step(&format!("{} releases a record for {}", hospital.name, patient.name));
     let record_text = b"2026-11-28 ECG: sinus rhythm, QTc 412 ms. Diagnosis: long QT ruled out.".to_vec();
@@ -308,8 +311,7 @@ async fn story(
         signature: Sig::EMPTY,
     };
     let hospital_signer = hospital.signer.clone();
-    let release_id =
-        demo.send(hospital, release, 0, Some(&hospital_signer), |_, _| {}).await.map_err(fail)?;
+    let release_id = demo.send(hospital, release, &hospital_signer).await?;
     println!(
         "   on chain: a salted commitment {}; off chain the patient receives the record encrypted, and its key",
         short(&commitment)
@@ -356,31 +358,19 @@ async fn story(
         signature: Sig::EMPTY,
     };
     let patient_signer = patient.signer.clone();
-    let record_id = demo.send(patient, storage, 0, Some(&patient_signer), |_, _| {}).await.map_err(fail)?;
+    let record_id = demo.send(patient, storage, &patient_signer).await?;
 
     step(&format!("{} asks; {} shares with a key deposit", researcher.name, patient.name));
     let deposit = ecies::seal(&researcher.key().key().ok_or("bad key")?, &record_key, &mut rng)
         .map_err(|e| e.to_string())?;
     let access = RecordAccess { record: record_id, unlock: Vec::new(), sequence: u32::MAX, deposit };
     let grant = Payload::AccessGrant { grantee: researcher.key(), purpose: 7, records: vec![access] };
-    let mut unlock_error = None;
-    let tx = demo.build(patient, grant, 0, None, |tx, digest| {
+    let consent = |digest: &Hash32| {
         let holdings =
             Holdings { digest: digest.0, secret_keys: vec![patient_signer.secret], ..Holdings::default() };
-        match unlock_record(&compiled, 0, &holdings) {
-            Ok(script) => {
-                if let Payload::AccessGrant { records, .. } = &mut tx.payload
-                    && let Some(first) = records.first_mut()
-                {
-                    first.unlock = script;
-                }
-            }
-            Err(e) => unlock_error = Some(e),
-        }
-    });
-    if let Some(e) = unlock_error {
-        return Err(e);
-    }
+        unlock_record(&compiled, 0, &holdings)
+    };
+    let tx = demo.build(patient, grant, 0, None, Some(&consent))?;
     let grant_tx = tx.clone();
     let grant_id = demo.submit(patient, tx).await.map_err(fail)?;
     let downloaded =
@@ -413,7 +403,7 @@ async fn story(
             deposit: Vec::new(),
         }],
     };
-    let sneaky_tx = demo.build(insurer, sneaky, 0, None, |_, _| {});
+    let sneaky_tx = demo.build(insurer, sneaky, 0, None, None)?;
     match demo.client.submit(&sneaky_tx).await {
         Err(ClientError::Refused { code, message, .. }) if code == "POLICY_REFUSED" => {
             println!("   self-granted access refused: {code}: {message}")
@@ -436,8 +426,7 @@ async fn story(
         signature: Sig::EMPTY,
     };
     let clinic_signer = clinic.signer.clone();
-    let mut unlock_error = None;
-    let tx = demo.build(clinic, emergency, expiry, Some(&clinic_signer), |tx, digest| {
+    let break_glass = |digest: &Hash32| {
         let holdings = Holdings {
             digest: digest.0,
             secret_keys: vec![clinic_signer.secret],
@@ -445,20 +434,9 @@ async fn story(
             emergency_expires_in: Some(100),
             ..Holdings::default()
         };
-        match unlock_record(&compiled, 1, &holdings) {
-            Ok(script) => {
-                if let Payload::EmergencyAccess { records, .. } = &mut tx.payload
-                    && let Some(first) = records.first_mut()
-                {
-                    first.unlock = script;
-                }
-            }
-            Err(e) => unlock_error = Some(e),
-        }
-    });
-    if let Some(e) = unlock_error {
-        return Err(e);
-    }
+        unlock_record(&compiled, 1, &holdings)
+    };
+    let tx = demo.build(clinic, emergency, expiry, Some(&clinic_signer), Some(&break_glass))?;
     let emergency_id = demo.submit(clinic, tx).await.map_err(fail)?;
     let stored = demo.client.records(&patient.key().to_hex()).await.map_err(fail)?;
     println!(
@@ -481,7 +459,7 @@ async fn story(
             signature: Sig::EMPTY,
         };
         let signer = holder.signer.clone();
-        demo.send(holder, release, 0, Some(&signer), |_, _| {}).await.map_err(fail)?;
+        demo.send(holder, release, &signer).await?;
         println!(
             "   {} released its share to {}",
             holder.name,
@@ -506,7 +484,7 @@ async fn story(
 
     step(&format!("{} revokes the research grant", patient.name));
     let revoke = Payload::Revocation { grant: grant_id, owner: patient.key(), signature: Sig::EMPTY };
-    demo.send(patient, revoke, 0, Some(&patient_signer), |_, _| {}).await.map_err(fail)?;
+    demo.send(patient, revoke, &patient_signer).await?;
     match demo.client.download(&demo.chain_id, &researcher.signer, &ciphertext_hash).await {
         Err(ClientError::Refused { code, message, .. }) if code == "NO_ACCESS" => {
             println!("   the team's next read is refused: {code}: {message}")

@@ -313,6 +313,14 @@ impl Payload {
         }
     }
 
+    /// The record accesses of a grant or emergency access, to fill in their unlocking scripts.
+    pub fn record_accesses_mut(&mut self) -> &mut [RecordAccess] {
+        match self {
+            Payload::AccessGrant { records, .. } | Payload::EmergencyAccess { records, .. } => records,
+            _ => &mut [],
+        }
+    }
+
     /// The payload's tag byte.
     pub fn tag(&self) -> u8 {
         match self {
