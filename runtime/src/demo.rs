@@ -340,8 +340,7 @@ async fn story(
     let shares = shamir::split(&record_key, 2, 3, &mut rng).map_err(|e| e.to_string())?;
     let mut deposits = Vec::new();
     for (holder, share) in [&*hospital, &*clinic, &*university].iter().zip(&shares) {
-        let bytes = [&[share.threshold, share.index][..], &share.data].concat();
-        let envelope = ecies::seal(&holder.key().key().ok_or("bad key")?, &bytes, &mut rng)
+        let envelope = ecies::seal(&holder.key().key().ok_or("bad key")?, &share.to_bytes(), &mut rng)
             .map_err(|e| e.to_string())?;
         deposits.push(ShareDeposit { holder: holder.key(), envelope });
     }
@@ -471,9 +470,7 @@ async fn story(
         let envelope =
             hex::decode(release["envelope"].as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
         let share = ecies::open(&clinic_signer.secret, &envelope).map_err(|e| e.to_string())?;
-        let (head, data) = share.split_at_checked(2).ok_or("short share")?;
-        let [threshold, index] = <[u8; 2]>::try_from(head).map_err(|_| "short share")?;
-        collected.push(shamir::Share { threshold, index, data: data.to_vec() });
+        collected.push(shamir::Share::from_bytes(&share).ok_or("short share")?);
     }
     let key: [u8; 32] =
         shamir::combine(&collected).map_err(|e| e.to_string())?.try_into().map_err(|_| "bad key")?;

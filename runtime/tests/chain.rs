@@ -81,7 +81,7 @@ fn the_story_of_a_record() {
         let tx = w.tx(holder, payload, 0, Some(holder));
         if let Payload::ShareRelease { envelope, .. } = &tx.payload {
             let share = ecies::open(&clinic.secret, envelope).unwrap();
-            shares.push(shamir::Share { threshold: share[0], index: share[1], data: share[2..].to_vec() });
+            shares.push(shamir::Share::from_bytes(&share).unwrap());
         }
         releases.push(tx);
     }

@@ -292,6 +292,25 @@ async fn blocks_and_chain_rules_over_http() {
     assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
 }
 
+/// Writes `signer`'s key file under the test passphrase (with a small KDF cost).
+fn key_file_for(
+    dir: &std::path::Path,
+    name: &str,
+    signer: &medchain_runtime::chain::builder::Signer,
+) -> std::path::PathBuf {
+    let sealed = medchain_runtime::node::keyfile::KeyFile::seal_with_cost(
+        &signer.secret,
+        "correct horse battery",
+        256,
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let path = dir.join(format!("{name}.key"));
+    std::fs::write(&path, serde_json::to_string(&sealed).unwrap()).unwrap();
+    path
+}
+
 /// Runs `medchain` with `args` and the test passphrase; returns (exit code, stdout, stderr).
 fn medchain(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_medchain"))
@@ -309,16 +328,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     let mut w = World::new();
     let node = start(&w.genesis_json, true).await;
     let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("governor.key");
-    let sealed = medchain_runtime::node::keyfile::KeyFile::seal_with_cost(
-        &w.p.governor.secret,
-        "correct horse battery",
-        256,
-        1,
-        &mut rand::rng(),
-    )
-    .unwrap();
-    std::fs::write(&key_file, serde_json::to_string(&sealed).unwrap()).unwrap();
+    let key_file = key_file_for(dir.path(), "governor", &w.p.governor);
     let key = key_file.to_str().unwrap();
     let base = node.base.as_str();
     let insurer = w.p.insurer.key.to_hex();
@@ -399,7 +409,9 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     );
     let release_id = api.submit(&release).await.unwrap();
     api.wait_confirmed(&release_id, Duration::from_secs(30), &mut |_| {}).await.unwrap();
-    let ciphertext = api.upload(b"ciphertext".to_vec()).await.unwrap();
+    let sealed_record =
+        medchain_runtime::crypto::record::encrypt(&[0x11; 32], b"lab results", &mut rand::rng());
+    let ciphertext = api.upload(sealed_record.clone()).await.unwrap();
     let compiled = policy(&patient.key, &researcher.key);
     let storage = w.tx(
         &patient,
@@ -416,16 +428,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     );
     let record = api.submit(&storage).await.unwrap();
     api.wait_confirmed(&record, Duration::from_secs(30), &mut |_| {}).await.unwrap();
-    let patient_file = dir.path().join("patient.key");
-    let sealed = medchain_runtime::node::keyfile::KeyFile::seal_with_cost(
-        &patient.secret,
-        "correct horse battery",
-        256,
-        1,
-        &mut rand::rng(),
-    )
-    .unwrap();
-    std::fs::write(&patient_file, serde_json::to_string(&sealed).unwrap()).unwrap();
+    let patient_file = key_file_for(dir.path(), "patient", &patient);
     let policy_file = dir.path().join("record.med");
     std::fs::write(&policy_file, POLICY).unwrap();
     let record_key = dir.path().join("record.key");
@@ -458,7 +461,18 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     assert!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.is_err(), "no access yet");
     let (code, out, err) = grant(&researcher_hex);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), sealed_record);
+
+    // The grantee reads it: download, open the key deposit, decrypt.
+    let granted: Value = serde_json::from_str(&out).unwrap();
+    let researcher_file = key_file_for(dir.path(), "researcher", &researcher);
+    let read = |access: &str| {
+        medchain(&["read", "--node", base, "--key", researcher_file.to_str().unwrap(), "--access", access])
+    };
+    let (code, out, err) = read(granted["txid"].as_str().unwrap());
+    assert_eq!((code, out.as_str()), (0, "lab results"), "{err}");
+    let unknown = read(&"cd".repeat(32));
+    assert!(unknown.0 == 1 && unknown.2.contains("NOT_FOUND"), "{unknown:?}");
 
     let wrong = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "1"])

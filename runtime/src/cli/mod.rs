@@ -6,6 +6,7 @@ mod keys;
 mod node;
 mod policy;
 mod query;
+mod read;
 mod script;
 mod tx;
 
@@ -38,6 +39,8 @@ enum Command {
     Node(node::NodeArgs),
     /// Build, sign and submit a transaction to a running node.
     Tx(tx::TxArgs),
+    /// Download a record through a grant or emergency access and decrypt it.
+    Read(read::ReadArgs),
     /// Read a running node's answers.
     Query(query::QueryArgs),
     /// Play the whole story (hospital, patient, research team, insurer, break-glass, revocation)
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Demo => demo::run(),
         Command::Tx(args) => tx::run(args),
         Command::Query(args) => query::run(args),
+        Command::Read(args) => read::run(args),
     };
     match result {
         Ok(code) => code,

@@ -21,6 +21,20 @@ pub struct Share {
     pub data: Vec<u8>,
 }
 
+impl Share {
+    /// The bytes sealed in a share envelope: threshold, index, then the data.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [&[self.threshold, self.index][..], &self.data].concat()
+    }
+
+    /// A share from its envelope bytes; `None` if they are shorter than the two header bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Share> {
+        let (&threshold, rest) = bytes.split_first()?;
+        let (&index, data) = rest.split_first()?;
+        Some(Share { threshold, index, data: data.to_vec() })
+    }
+}
+
 /// Why a secret could not be split or recovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum ShamirError {

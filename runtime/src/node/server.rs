@@ -601,7 +601,8 @@ async fn grant(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>) -> A
         .collect();
     Ok(Json(
         json!({ "access": id.to_hex(), "grantee": g.grantee.to_hex(), "patient": g.patient.to_hex(), "emergency": g.emergency,
-        "expiry": g.expiry, "active": store.access_active(&id, height).map_err(state_error)?, "share_releases": shares }),
+        "expiry": g.expiry, "active": store.access_active(&id, height).map_err(state_error)?,
+        "records": g.records.iter().map(Hash32::to_hex).collect::<Vec<_>>(), "share_releases": shares }),
     ))
 }
 

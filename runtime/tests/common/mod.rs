@@ -246,12 +246,7 @@ pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
         .zip(&shares)
         .map(|(holder, share)| ShareDeposit {
             holder: holder.key,
-            envelope: ecies::seal(
-                &holder.key.key().unwrap(),
-                &[&[share.threshold, share.index][..], &share.data].concat(),
-                &mut rand::rng(),
-            )
-            .unwrap(),
+            envelope: ecies::seal(&holder.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
         })
         .collect();
     let storage = w.tx(
