@@ -1,12 +1,13 @@
 //! `medchain keygen`: a new key, written encrypted under a passphrase.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use miette::miette;
 
+use crate::chain::builder::Signer;
 use crate::node::keyfile::KeyFile;
 
 /// The environment variable a passphrase is read from by default.
@@ -35,6 +36,15 @@ pub fn passphrase(env: &str) -> miette::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(|e| miette!("cannot read the passphrase: {e}"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// The signer in a key file, opened with the passphrase from `env` (or standard input).
+pub fn load_signer(path: &Path, env: &str) -> miette::Result<Signer> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| miette!("cannot read the key file {}: {e}", path.display()))?;
+    let file: KeyFile =
+        serde_json::from_str(&text).map_err(|e| miette!("{} is not a key file: {e}", path.display()))?;
+    Ok(Signer::new(file.open(&passphrase(env)?).map_err(|e| miette!("{e}"))?))
 }
 
 pub fn run(args: KeygenArgs) -> miette::Result<ExitCode> {

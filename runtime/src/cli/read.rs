@@ -15,7 +15,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, miette};
 use serde_json::Value;
 
-use super::keys::{PASSPHRASE_ENV, passphrase};
+use super::keys::{PASSPHRASE_ENV, load_signer};
 use super::query::{DEFAULT_NODE, block_on};
 use crate::chain::builder::Signer;
 use crate::chain::codec::Decode;
@@ -24,7 +24,6 @@ use crate::chain::transaction::Transaction;
 use crate::client::{Client, ClientError};
 use crate::crypto::record::{RECORD_KEY_SIZE, decrypt};
 use crate::crypto::{ecies, shamir};
-use crate::node::keyfile::KeyFile;
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
@@ -135,10 +134,7 @@ async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
 }
 
 pub fn run(args: ReadArgs) -> miette::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.key)
-        .map_err(|e| miette!("cannot read the key file {}: {e}", args.key.display()))?;
-    let file: KeyFile = serde_json::from_str(&text).into_diagnostic()?;
-    let reader = Signer::new(file.open(&passphrase(&args.passphrase_env)?).map_err(|e| miette!("{e}"))?);
+    let reader = load_signer(&args.key, &args.passphrase_env)?;
     match block_on(read(&args, &reader))? {
         Ok(plain) => {
             match &args.out {

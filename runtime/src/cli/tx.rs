@@ -11,13 +11,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use miette::{IntoDiagnostic, miette};
+use miette::miette;
 use serde_json::{Value, json};
 
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 
-use super::keys::{PASSPHRASE_ENV, passphrase};
+use super::keys::{PASSPHRASE_ENV, load_signer};
 use super::policy::{CompileArgs, compile_with};
 use super::query::{DEFAULT_NODE, answer, block_on};
 use crate::chain::builder::{Signer, pay_to_key};
@@ -26,7 +26,6 @@ use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
 use crate::client::{Client, ClientError};
 use crate::crypto::ecies;
-use crate::node::keyfile::KeyFile;
 
 /// How long to wait for the transaction's block.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -323,10 +322,6 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
 }
 
 pub fn run(args: TxArgs) -> miette::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.key)
-        .map_err(|e| miette!("cannot read the key file {}: {e}", args.key.display()))?;
-    let file: KeyFile = serde_json::from_str(&text).into_diagnostic()?;
-    let secret = file.open(&passphrase(&args.passphrase_env)?).map_err(|e| miette!("{e}"))?;
-    let signer = Signer::new(secret);
+    let signer = load_signer(&args.key, &args.passphrase_env)?;
     answer(block_on(build_and_submit(&args, &signer))??)
 }
