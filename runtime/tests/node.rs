@@ -15,9 +15,10 @@ use medchain_runtime::chain::codec::Encode;
 use medchain_runtime::chain::genesis::Genesis;
 use medchain_runtime::chain::merkle::{MerkleProof, ProofStep};
 use medchain_runtime::chain::primitives::{Hash32, Sig};
-use medchain_runtime::chain::transaction::Payload;
+use medchain_runtime::chain::transaction::{EmergencyShares, Payload, ShareDeposit};
 use medchain_runtime::chain::validate::Chain;
 use medchain_runtime::client::ClientError;
+use medchain_runtime::crypto::{ecies, shamir};
 use medchain_runtime::demo::{self, Cast};
 use serde_json::{Value, json};
 
@@ -292,6 +293,20 @@ async fn blocks_and_chain_rules_over_http() {
     assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
 }
 
+/// `secret` split 2 of `holders.len()`, each share sealed to its holder.
+fn shares_for(holders: &[&medchain_runtime::chain::builder::Signer], secret: &[u8]) -> EmergencyShares {
+    let shares = shamir::split(secret, 2, holders.len() as u8, &mut rand::rng()).unwrap();
+    let deposits = holders
+        .iter()
+        .zip(&shares)
+        .map(|(h, share)| ShareDeposit {
+            holder: h.key,
+            envelope: ecies::seal(&h.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
+        })
+        .collect();
+    EmergencyShares { threshold: 2, shares: deposits }
+}
+
 /// Writes `signer`'s key file under the test passphrase (with a small KDF cost).
 fn key_file_for(
     dir: &std::path::Path,
@@ -420,7 +435,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
             patient: patient.key,
             ciphertext,
             policy: compiled.script.clone(),
-            emergency: None,
+            emergency: Some(shares_for(&[&hospital, &w.p.clinic.clone()], &[0x11; 32])),
             signature: Sig::EMPTY,
         },
         0,
@@ -473,6 +488,75 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     assert_eq!((code, out.as_str()), (0, "lab results"), "{err}");
     let unknown = read(&"cd".repeat(32));
     assert!(unknown.0 == 1 && unknown.2.contains("NOT_FOUND"), "{unknown:?}");
+
+    // Break-glass by an institution, the two share holders release, the requester reads.
+    let clinic = w.p.clinic.clone();
+    let clinic_file = key_file_for(dir.path(), "clinic", &clinic);
+    let hospital_file = key_file_for(dir.path(), "hospital", &hospital);
+    let height = status(&reqwest::Client::new(), base).await["height"].as_u64().unwrap();
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        clinic_file.to_str().unwrap(),
+        "emergency",
+        "--record",
+        &record_hex,
+        "--patient",
+        &patient_hex,
+        "--justification",
+        "unconscious in the emergency room",
+        "--expiry",
+        &(height + 50).to_string(),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let emergency: Value = serde_json::from_str(&out).unwrap();
+    let emergency_id = emergency["txid"].as_str().unwrap().to_owned();
+    let clinic_reads = || {
+        medchain(&["read", "--node", base, "--key", clinic_file.to_str().unwrap(), "--access", &emergency_id])
+    };
+    let early = clinic_reads();
+    assert!(early.0 == 2 && early.2.contains("do not recover the key"), "no shares yet: {early:?}");
+    for holder in [&hospital_file, &clinic_file] {
+        let (code, out, err) = medchain(&[
+            "tx",
+            "--node",
+            base,
+            "--key",
+            holder.to_str().unwrap(),
+            "share-release",
+            "--emergency",
+            &emergency_id,
+            "--record",
+            &record_hex,
+            "--patient",
+            &patient_hex,
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let (code, out, err) = clinic_reads();
+    assert_eq!((code, out.as_str()), (0, "lab results"), "{err}");
+    let stranger = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_file.to_str().unwrap(),
+        "share-release",
+        "--emergency",
+        &emergency_id,
+        "--record",
+        &record_hex,
+        "--patient",
+        &patient_hex,
+    ]);
+    assert!(stranger.0 == 2 && stranger.2.contains("holds no share"), "{stranger:?}");
 
     let wrong = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "1"])

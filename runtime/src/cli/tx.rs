@@ -6,7 +6,7 @@
     reason = "indexing a serde_json::Value by key gives Null when the key is missing; it never panics"
 )]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use miette::miette;
 use serde_json::{Value, json};
 
 use medchain_compiler::medscript::Compiled;
+use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 
 use super::keys::{PASSPHRASE_ENV, load_signer};
@@ -26,6 +27,7 @@ use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
 use crate::client::{Client, ClientError};
 use crate::crypto::ecies;
+use crate::crypto::record::RECORD_KEY_SIZE;
 
 /// How long to wait for the transaction's block.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -103,6 +105,37 @@ enum TxCommand {
         #[command(flatten)]
         policy: CompileArgs,
     },
+    /// As a registered institution, break the glass on a record through its policy's emergency
+    /// clause.
+    Emergency {
+        /// The record: its storage transaction's id.
+        #[arg(long)]
+        record: String,
+        /// The record's patient.
+        #[arg(long)]
+        patient: String,
+        /// Why, in words; the patient's audit log shows it.
+        #[arg(long)]
+        justification: String,
+        /// The block at which the access ends (the policy bounds how far ahead).
+        #[arg(long)]
+        expiry: u32,
+        /// The record's policy file and arguments, as it was stored.
+        #[command(flatten)]
+        policy: CompileArgs,
+    },
+    /// As a holder of a record's emergency key share, release it to the emergency's requester.
+    ShareRelease {
+        /// The emergency access.
+        #[arg(long)]
+        emergency: String,
+        /// The record.
+        #[arg(long)]
+        record: String,
+        /// The record's patient.
+        #[arg(long)]
+        patient: String,
+    },
     /// As the owner of the records, revoke a grant.
     Revoke {
         /// The grant's transaction id.
@@ -123,107 +156,176 @@ fn hash_arg(name: &str, text: &str) -> miette::Result<Hash32> {
     Hash32::from_hex(text).ok_or_else(|| miette!("--{name}: `{text}` is not 64 hex digits"))
 }
 
+/// How a draft's record accesses get unlocked: the record's policy and what the signer holds
+/// (the digest is filled in once the transaction is built).
+struct Unlock {
+    compiled: Compiled,
+    holdings: Holdings,
+}
+
+/// A transaction's parts before inputs and signatures.
+struct Draft {
+    payload: Payload,
+    /// Outputs paying others.
+    outputs: Vec<TxOut>,
+    expiry: u32,
+    unlock: Option<Unlock>,
+}
+
+impl Draft {
+    fn plain(payload: Payload) -> Draft {
+        Draft { payload, outputs: Vec::new(), expiry: 0, unlock: None }
+    }
+}
+
+/// A record as the node lists it among its patient's records.
+async fn stored_record(client: &Client, patient: &PubKey, record: &Hash32) -> miette::Result<Value> {
+    let records = client.records(&patient.to_hex()).await.map_err(|e| miette!("{e}"))?;
+    records["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["record"] == record.to_hex().as_str())
+        .cloned()
+        .ok_or_else(|| miette!("record {record} is not among the records of {}", patient.to_hex()))
+}
+
+/// The record's policy compiled from the given source and arguments, checked against the chain.
+fn record_policy(policy: &CompileArgs, stored: &Value) -> miette::Result<Compiled> {
+    let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
+    if stored["policy"] != hex::encode(&compiled.script).as_str() {
+        return Err(miette!(
+            help = "give the policy file and --arg values the record was stored with",
+            "the policy compiles to a different script than record {} stores",
+            stored["record"].as_str().unwrap_or_default()
+        ));
+    }
+    Ok(compiled)
+}
+
+/// The record key in a file, as 64 hex digits.
+fn read_record_key(path: &Path) -> miette::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
+    hex::decode(text.trim())
+        .ok()
+        .filter(|k| k.len() == RECORD_KEY_SIZE)
+        .ok_or_else(|| miette!("{} does not hold 64 hex digits", path.display()))
+}
+
+fn seal_to(key: &PubKey, secret: &[u8]) -> miette::Result<Vec<u8>> {
+    let key = key.key().ok_or_else(|| miette!("{} is not a valid key", key.to_hex()))?;
+    ecies::seal(&key, secret, &mut rand::rng()).map_err(|e| miette!("{e}"))
+}
+
 impl TxCommand {
-    /// The block the transaction stops being valid at (0: never).
-    fn expiry(&self) -> u32 {
-        match self {
-            TxCommand::Grant { expiry, .. } => *expiry,
-            _ => 0,
-        }
-    }
-
-    /// For a grant: the record's policy, compiled from the given source and arguments and
-    /// checked against what the record stores on chain.
-    async fn record_policy(&self, client: &Client, signer: &Signer) -> miette::Result<Option<Compiled>> {
-        let TxCommand::Grant { record, policy, .. } = self else { return Ok(None) };
-        let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
-        let records = client.records(&signer.key.to_hex()).await.map_err(|e| miette!("{e}"))?;
-        let stored = records["records"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["record"] == record.as_str())
-            .ok_or_else(|| miette!("record {record} is not one of this key's records"))?;
-        if stored["policy"] != hex::encode(&compiled.script).as_str() {
-            return Err(miette!(
-                help = "give the policy file and --arg values the record was stored with",
-                "the policy compiles to a different script than record {record} stores"
-            ));
-        }
-        Ok(Some(compiled))
-    }
-
-    /// The payload, and what it pays to others.
-    fn payload(&self, signer: &Signer) -> miette::Result<(Payload, Vec<TxOut>)> {
+    /// The transaction this command makes, at chain height `height`.
+    async fn draft(&self, client: &Client, signer: &Signer, height: u32) -> miette::Result<Draft> {
         Ok(match self {
             TxCommand::Transfer { to, amount } => {
                 let to = key_arg("to", to)?;
-                (Payload::Transfer, vec![TxOut { value: *amount, lock: pay_to_key(&to) }])
+                Draft {
+                    outputs: vec![TxOut { value: *amount, lock: pay_to_key(&to) }],
+                    ..Draft::plain(Payload::Transfer)
+                }
             }
-            TxCommand::RegisterRole { subject, role } => {
-                let subject = key_arg("subject", subject)?;
-                (
-                    Payload::RegisterRole {
-                        subject,
-                        role: *role,
-                        governor: signer.key,
-                        signature: Sig::EMPTY,
-                    },
-                    vec![],
-                )
-            }
-            TxCommand::WithdrawRole { subject, role } => {
-                let subject = key_arg("subject", subject)?;
-                (
-                    Payload::WithdrawRole {
-                        subject,
-                        role: *role,
-                        governor: signer.key,
-                        signature: Sig::EMPTY,
-                    },
-                    vec![],
-                )
-            }
-            TxCommand::Grant { record, grantee, purpose, record_key, .. } => {
+            TxCommand::RegisterRole { subject, role } => Draft::plain(Payload::RegisterRole {
+                subject: key_arg("subject", subject)?,
+                role: *role,
+                governor: signer.key,
+                signature: Sig::EMPTY,
+            }),
+            TxCommand::WithdrawRole { subject, role } => Draft::plain(Payload::WithdrawRole {
+                subject: key_arg("subject", subject)?,
+                role: *role,
+                governor: signer.key,
+                signature: Sig::EMPTY,
+            }),
+            TxCommand::Grant { record, grantee, purpose, expiry, record_key, policy } => {
                 let record = hash_arg("record", record)?;
                 let grantee = key_arg("grantee", grantee)?;
+                let compiled = record_policy(policy, &stored_record(client, &signer.key, &record).await?)?;
                 let deposit = match record_key {
-                    Some(path) => {
-                        let text = std::fs::read_to_string(path)
-                            .map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
-                        let key = hex::decode(text.trim())
-                            .ok()
-                            .filter(|k| k.len() == 32)
-                            .ok_or_else(|| miette!("{} does not hold 64 hex digits", path.display()))?;
-                        let grantee_key =
-                            grantee.key().ok_or_else(|| miette!("--grantee is not a valid key"))?;
-                        ecies::seal(&grantee_key, &key, &mut rand::rng()).map_err(|e| miette!("{e}"))?
-                    }
+                    Some(path) => seal_to(&grantee, &read_record_key(path)?)?,
                     None => Vec::new(),
                 };
+                let deposits = (!deposit.is_empty()).then_some(grantee.0).into_iter().collect();
                 let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
-                (Payload::AccessGrant { grantee, purpose: *purpose, records: vec![access] }, vec![])
+                Draft {
+                    expiry: *expiry,
+                    unlock: Some(Unlock {
+                        compiled,
+                        holdings: Holdings {
+                            secret_keys: vec![signer.secret],
+                            deposits,
+                            ..Holdings::default()
+                        },
+                    }),
+                    ..Draft::plain(Payload::AccessGrant { grantee, purpose: *purpose, records: vec![access] })
+                }
             }
-            TxCommand::Revoke { grant } => {
-                let grant = hash_arg("grant", grant)?;
-                (Payload::Revocation { grant, owner: signer.key, signature: Sig::EMPTY }, vec![])
+            TxCommand::Emergency { record, patient, justification, expiry, policy } => {
+                let record = hash_arg("record", record)?;
+                let patient = key_arg("patient", patient)?;
+                let compiled = record_policy(policy, &stored_record(client, &patient, &record).await?)?;
+                // What the signer claims to hold; the chain checks the roles and the expiry.
+                let roles = RoleRegistry::standard();
+                let holdings = Holdings {
+                    secret_keys: vec![signer.secret],
+                    roles: [(signer.key.0, roles.names().filter_map(|n| roles.id(n)).collect())].into(),
+                    emergency_expires_in: Some(expiry.saturating_sub(height)),
+                    ..Holdings::default()
+                };
+                let access =
+                    RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit: Vec::new() };
+                let payload = Payload::EmergencyAccess {
+                    requester: signer.key,
+                    justification: justification.clone(),
+                    records: vec![access],
+                    signature: Sig::EMPTY,
+                };
+                Draft {
+                    expiry: *expiry,
+                    unlock: Some(Unlock { compiled, holdings }),
+                    ..Draft::plain(payload)
+                }
             }
+            TxCommand::ShareRelease { emergency, record, patient } => {
+                let emergency = hash_arg("emergency", emergency)?;
+                let record = hash_arg("record", record)?;
+                let stored = stored_record(client, &key_arg("patient", patient)?, &record).await?;
+                let sealed = stored["emergency"]["shares"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["holder"] == signer.key.to_hex().as_str())
+                    .and_then(|s| hex::decode(s["envelope"].as_str()?).ok())
+                    .ok_or_else(|| miette!("this key holds no share of record {record}"))?;
+                let share =
+                    ecies::open(&signer.secret, &sealed).map_err(|e| miette!("opening the share: {e}"))?;
+                let access = client.access(&emergency).await.map_err(|e| miette!("{e}"))?;
+                let requester = access["grantee"].as_str().unwrap_or_default();
+                let requester = key_arg("emergency's requester", requester)?;
+                Draft::plain(Payload::ShareRelease {
+                    emergency,
+                    record,
+                    holder: signer.key,
+                    envelope: seal_to(&requester, &share)?,
+                    signature: Sig::EMPTY,
+                })
+            }
+            TxCommand::Revoke { grant } => Draft::plain(Payload::Revocation {
+                grant: hash_arg("grant", grant)?,
+                owner: signer.key,
+                signature: Sig::EMPTY,
+            }),
         })
     }
 }
 
-/// Unlocks each record access of a grant through `compiled` with the signer's key.
-fn unlock_accesses(
-    payload: &mut Payload,
-    compiled: &Compiled,
-    signer: &Signer,
-    digest: &Hash32,
-) -> miette::Result<()> {
-    let Payload::AccessGrant { grantee, records, .. } = payload else { return Ok(()) };
-    let deposits = records.iter().any(|a| !a.deposit.is_empty()).then_some(grantee.0).into_iter().collect();
-    let holdings =
-        Holdings { digest: digest.0, secret_keys: vec![signer.secret], deposits, ..Holdings::default() };
-    let plan = satisfy(compiled, &holdings);
+/// Sets every record access's unlocking script through the policy, for the transaction's digest.
+fn unlock_accesses(payload: &mut Payload, unlock: &Unlock, digest: &Hash32) -> miette::Result<()> {
+    let holdings = Holdings { digest: digest.0, ..unlock.holdings.clone() };
+    let plan = satisfy(&unlock.compiled, &holdings);
     let Some((_, witness)) = plan.best() else {
         let needs: Vec<String> = plan
             .clauses
@@ -232,7 +334,7 @@ fn unlock_accesses(
             .collect();
         return Err(miette!("this key cannot satisfy the record's policy: {}", needs.join("; ")));
     };
-    for access in records {
+    for access in payload.record_accesses_mut() {
         access.unlock = witness.script();
     }
     Ok(())
@@ -242,7 +344,7 @@ fn unlock_accesses(
 fn select_coins(
     coins: &Value,
     signer: &Signer,
-    height: u64,
+    height: u32,
     needed: u64,
 ) -> miette::Result<Vec<(OutPoint, u64)>> {
     let own_lock = hex::encode(pay_to_key(&signer.key));
@@ -252,8 +354,8 @@ fn select_coins(
         .flatten()
         .filter(|c| c["lock"] == own_lock.as_str())
         .filter(|c| {
-            c["coinbase"] != true
-                || height >= c["height"].as_u64().unwrap_or(u64::MAX) + u64::from(COINBASE_MATURITY)
+            let created = c["height"].as_u64().unwrap_or(u64::MAX);
+            c["coinbase"] != true || u64::from(height) >= created.saturating_add(u64::from(COINBASE_MATURITY))
         })
         .filter_map(|c| {
             let txid = Hash32::from_hex(c["txid"].as_str()?)?;
@@ -285,9 +387,8 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
     };
     let chain_id = Hash32::from_hex(status["chain_id"].as_str().unwrap_or_default())
         .ok_or_else(|| miette!("the node gave no chain id"))?;
-    let height = status["height"].as_u64().unwrap_or_default();
-    let (payload, mut outputs) = args.command.payload(signer)?;
-    let record_policy = args.command.record_policy(&client, signer).await?;
+    let height = status["height"].as_u64().and_then(|h| u32::try_from(h).ok()).unwrap_or_default();
+    let Draft { payload, mut outputs, expiry, unlock } = args.command.draft(&client, signer, height).await?;
     let paid: u64 = outputs.iter().map(|o| o.value).sum();
     let needed = paid.checked_add(args.fee).ok_or_else(|| miette!("the amount and fee overflow"))?;
     let coins = match client.coins(&signer.key.to_hex()).await {
@@ -302,11 +403,11 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
     let inputs =
         chosen.iter().map(|(prevout, _)| TxIn { prevout: *prevout, unlock: Vec::new(), sequence: u32::MAX });
     let mut tx = Transaction::new(inputs.collect(), outputs, payload);
-    tx.expiry = args.command.expiry();
+    tx.expiry = expiry;
     let digest = tx.signing_digest(&chain_id);
     tx.payload.set_signature(signer.sign(&digest));
-    if let Some(compiled) = &record_policy {
-        unlock_accesses(&mut tx.payload, compiled, signer, &digest)?;
+    if let Some(unlock) = &unlock {
+        unlock_accesses(&mut tx.payload, unlock, &digest)?;
     }
     for input in &mut tx.inputs {
         input.unlock = signer.unlock_pay_to_key(&digest);

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -37,7 +37,10 @@ use crate::chain::validate::{BlockError, Chain};
 /// Largest block submission body (hex in JSON doubles the size).
 pub const MAX_BLOCK_BODY: usize = 2 * MAX_BLOCK_SIZE + 4096;
 
-/// Largest JSON request body.
+/// How much of an oversized body is read and dropped before the refusal is sent.
+pub const MAX_DRAIN: usize = 8 * 1024 * 1024;
+
+/// Largest transaction submission body (hex in JSON doubles the size).
 pub const MAX_JSON_BODY: usize = 2 * MAX_TX_SIZE + 4096;
 
 /// Most items one list response returns.
@@ -385,14 +388,8 @@ async fn status(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
 
 /// An encoded object from a request body: raw bytes for `application/octet-stream`, otherwise
 /// JSON `{"<field>": "<hex>"}`.
-fn encoded_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, field: &str) -> ApiResult<Vec<u8>> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", e.body_text())
-        } else {
-            ApiError::bad_request("BAD_BODY", e.body_text())
-        }
-    })?;
+async fn encoded_body(headers: &HeaderMap, body: Body, limit: usize, field: &str) -> ApiResult<Vec<u8>> {
+    let body = read_body(body, limit).await?;
     if headers.get("content-type").and_then(|v| v.to_str().ok()) == Some("application/octet-stream") {
         return Ok(body.to_vec());
     }
@@ -406,12 +403,39 @@ fn encoded_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, field:
     hex::decode(text.trim()).map_err(|e| ApiError::bad_request("BAD_HEX", format!("{field} is not hex: {e}")))
 }
 
+/// Reads a request body of at most `limit` bytes. A larger one is refused with `TOO_LARGE`
+/// after reading (and dropping) up to [`MAX_DRAIN`] more bytes, so that the client, still
+/// sending, gets the answer rather than a reset connection.
+async fn read_body(body: Body, limit: usize) -> ApiResult<Vec<u8>> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request("BAD_BODY", format!("cannot read the body: {e}")))?;
+        total = total.saturating_add(chunk.len());
+        if total <= limit {
+            bytes.extend_from_slice(&chunk);
+        } else if total > limit.saturating_add(MAX_DRAIN) {
+            break;
+        }
+    }
+    if total > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "TOO_LARGE",
+            format!("the body is over {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 async fn submit_block(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
-    let bytes = encoded_body(&headers, body, "block")?;
+    let bytes = encoded_body(&headers, body, MAX_BLOCK_BODY, "block").await?;
     let block =
         Block::from_bytes(&bytes).map_err(|e| ApiError::bad_request("BLOCK_DECODE", e.to_string()))?;
     let node2 = Arc::clone(&node);
@@ -424,9 +448,9 @@ async fn submit_block(
 async fn submit(
     State(node): State<Arc<Node>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let bytes = encoded_body(&headers, body, "tx")?;
+    let bytes = encoded_body(&headers, body, MAX_JSON_BODY, "tx").await?;
     let tx =
         Transaction::from_bytes(&bytes).map_err(|e| ApiError::bad_request("TX_DECODE", e.to_string()))?;
     let node2 = Arc::clone(&node);
@@ -716,11 +740,12 @@ async fn method_not_allowed() -> ApiError {
 
 /// The API routes.
 pub fn router(node: Arc<Node>) -> Router {
-    let api = Router::new()
+    // Handlers read bodies themselves, each under its own limit (`read_body`, the blob store).
+    Router::new()
         .route("/v1/status", get(status))
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{txid}", get(transaction))
-        .route("/v1/blocks", get(blocks))
+        .route("/v1/blocks", get(blocks).post(submit_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/patients/{key}/records", get(records))
         .route("/v1/patients/{key}/audit", get(audit))
@@ -728,15 +753,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/challenge", post(challenge))
         .route("/v1/reads", get(read_log))
         .route("/v1/keys/{key}/coins", get(coins))
-        .route("/v1/records/{hash}", get(download))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
-    let blocks =
-        Router::new().route("/v1/blocks", post(submit_block)).layer(DefaultBodyLimit::max(MAX_BLOCK_BODY));
-    let uploads = Router::new()
-        .route("/v1/records/{hash}", put(upload))
-        .layer(DefaultBodyLimit::max(usize::try_from(super::blobs::MAX_BLOB_SIZE).unwrap_or(usize::MAX)));
-    api.merge(blocks)
-        .merge(uploads)
+        .route("/v1/records/{hash}", get(download).put(upload))
+        .layer(DefaultBodyLimit::disable())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(node)
