@@ -14,14 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use medchain_compiler::medscript::Compiled;
-use medchain_compiler::medscript::compile;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value as PolicyValue;
+use medchain_compiler::medscript::{clause_taken, compile};
 use secp256k1::SecretKey;
 use serde_json::{Value, json};
 
 use crate::chain::builder::{Signer, data_output, pay_to_key};
+use crate::chain::codec::Decode;
 use crate::chain::genesis::Genesis;
 use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::transaction::{
@@ -515,7 +516,18 @@ async fn story(
             (_, true) => format!("live until block {}", a["expiry"]),
             (_, false) => format!("expired at block {}", a["expiry"]),
         };
-        println!("   block {}: {kind} to {}, {state}", a["height"], who(&a["grantee"]));
+        // The patient knows the policy, so reads the clause back from the access's unlocking.
+        let access_id = Hash32::from_hex(&text(&a["access"])).ok_or("bad access id")?;
+        let answer = demo.client.transaction(&access_id).await.map_err(fail)?;
+        let tx = Transaction::from_bytes(&hex::decode(text(&answer["tx"])).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let unlock = tx.record_accesses().iter().find(|r| r.record == record_id).map(|r| r.unlock.clone());
+        let clause = unlock.and_then(|u| clause_taken(&compiled, &u)).ok_or("no clause for an access")?;
+        println!(
+            "   block {}: {kind} to {}, under clause \"{clause}\", {state}",
+            a["height"],
+            who(&a["grantee"])
+        );
         if let Some(j) = a["justification"].as_str().filter(|j| !j.is_empty()) {
             println!("            justification: \"{j}\"");
         }

@@ -3,6 +3,7 @@
 //! the satisfier, explainer and formatter work from the same checked policy.
 
 pub mod ast;
+pub mod audit;
 pub mod check;
 pub mod codegen;
 pub mod diagnostics;
@@ -23,6 +24,7 @@ mod grammar {
     pub use grammar::*;
 }
 
+pub use audit::clause_taken;
 pub use check::check;
 pub use codegen::{CompileError, Compiled, compile};
 pub use diagnostics::{Diagnostic, Severity, render, to_json};
