@@ -558,6 +558,92 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     ]);
     assert!(stranger.0 == 2 && stranger.2.contains("holds no share"), "{stranger:?}");
 
+    // The whole record life through the command line: release, store, grant, read.
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    std::fs::write(path("echo.txt"), "2026-11-28 echocardiogram: normal").unwrap();
+    let clinic_hex = clinic.key.to_hex();
+    let hospital_key = hospital_file.to_str().unwrap();
+    let patient_key = patient_file.to_str().unwrap();
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        hospital_key,
+        "release",
+        "--patient",
+        &patient_hex,
+        "--record",
+        &path("echo.txt"),
+        "--handover",
+        &path("handover.json"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_key,
+        "store",
+        "--handover",
+        &path("handover.json"),
+        "--record-key-out",
+        &path("echo.key"),
+        "--share-holder",
+        &hospital.key.to_hex(),
+        "--share-holder",
+        &clinic_hex,
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let stored: Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_key,
+        "grant",
+        "--record",
+        stored["txid"].as_str().unwrap(),
+        "--grantee",
+        &researcher_hex,
+        "--record-key",
+        &path("echo.key"),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let granted: Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = read(granted["txid"].as_str().unwrap());
+    assert_eq!((code, out.as_str()), (0, "2026-11-28 echocardiogram: normal"), "{err}");
+    let forged = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        researcher_file.to_str().unwrap(),
+        "store",
+        "--handover",
+        &path("handover.json"),
+        "--record-key-out",
+        &path("other.key"),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert!(forged.0 == 2 && forged.2.contains("opening the record key"), "{forged:?}");
+
     let wrong = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "1"])
         .env("MEDCHAIN_PASSPHRASE", "not the passphrase")

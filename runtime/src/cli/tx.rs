@@ -24,10 +24,12 @@ use super::query::{DEFAULT_NODE, answer, block_on};
 use crate::chain::builder::{Signer, pay_to_key};
 use crate::chain::limits::COINBASE_MATURITY;
 use crate::chain::primitives::{Hash32, PubKey, Sig};
-use crate::chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
+use crate::chain::transaction::{
+    EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
+};
 use crate::client::{Client, ClientError};
-use crate::crypto::ecies;
-use crate::crypto::record::RECORD_KEY_SIZE;
+use crate::crypto::record::{self, RECORD_KEY_SIZE};
+use crate::crypto::{ecies, shamir};
 
 /// How long to wait for the transaction's block.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -82,6 +84,39 @@ enum TxCommand {
         /// The role's number.
         #[arg(long)]
         role: u32,
+    },
+    /// As a medical institution, release a record for a patient: a salted commitment on chain,
+    /// the record encrypted into the node's record store, and a handover file for the patient
+    /// (the release, the ciphertext's hash, the salt, and the record key sealed to the patient).
+    Release {
+        /// The patient.
+        #[arg(long)]
+        patient: String,
+        /// The record's file.
+        #[arg(long)]
+        record: PathBuf,
+        /// Where to write the handover for the patient.
+        #[arg(long)]
+        handover: PathBuf,
+    },
+    /// As the patient, store a released record under a policy, optionally with its key split
+    /// among emergency share holders; writes the record key for later grants.
+    Store {
+        /// The handover file from the release.
+        #[arg(long)]
+        handover: PathBuf,
+        /// Where to write the record key (64 hex digits).
+        #[arg(long)]
+        record_key_out: PathBuf,
+        /// An emergency share holder (repeatable); the key is split among them.
+        #[arg(long = "share-holder")]
+        share_holders: Vec<String>,
+        /// How many shares recover the key.
+        #[arg(long, default_value_t = 2)]
+        threshold: u8,
+        /// The policy file and its arguments.
+        #[command(flatten)]
+        policy: CompileArgs,
     },
     /// As a record's patient, grant a key access to it through the record's policy, with the
     /// record key sealed to the grantee.
@@ -170,12 +205,18 @@ struct Draft {
     outputs: Vec<TxOut>,
     expiry: u32,
     unlock: Option<Unlock>,
+    /// A file to write once the transaction is accepted, with its id under `"release"`.
+    handover: Option<(PathBuf, Value)>,
 }
 
 impl Draft {
     fn plain(payload: Payload) -> Draft {
-        Draft { payload, outputs: Vec::new(), expiry: 0, unlock: None }
+        Draft { payload, outputs: Vec::new(), expiry: 0, unlock: None, handover: None }
     }
+}
+
+fn write_new(path: &Path, text: &str) -> miette::Result<()> {
+    std::fs::write(path, text).map_err(|e| miette!("cannot write {}: {e}", path.display()))
 }
 
 /// A record as the node lists it among its patient's records.
@@ -240,6 +281,72 @@ impl TxCommand {
                 governor: signer.key,
                 signature: Sig::EMPTY,
             }),
+            TxCommand::Release { patient, record, handover } => {
+                let patient = key_arg("patient", patient)?;
+                let text =
+                    std::fs::read(record).map_err(|e| miette!("cannot read {}: {e}", record.display()))?;
+                let mut rng = rand::rng();
+                let salt = record::new_key(&mut rng);
+                let record_key = record::new_key(&mut rng);
+                let ciphertext = client
+                    .upload(record::encrypt(&record_key, &text, &mut rng))
+                    .await
+                    .map_err(|e| miette!("uploading the record: {e}"))?;
+                let note = json!({
+                    "ciphertext": ciphertext.to_hex(),
+                    "salt": hex::encode(salt),
+                    "key": hex::encode(seal_to(&patient, &record_key)?),
+                });
+                let commitment = Hash32::sha256(&[&salt[..], &text].concat());
+                Draft {
+                    handover: Some((handover.clone(), note)),
+                    ..Draft::plain(Payload::Release {
+                        patient,
+                        institution: signer.key,
+                        commitment,
+                        signature: Sig::EMPTY,
+                    })
+                }
+            }
+            TxCommand::Store { handover, record_key_out, share_holders, threshold, policy } => {
+                let text = std::fs::read_to_string(handover)
+                    .map_err(|e| miette!("cannot read {}: {e}", handover.display()))?;
+                let note: Value = serde_json::from_str(&text)
+                    .map_err(|e| miette!("{} is not a handover file: {e}", handover.display()))?;
+                let field = |name: &str| {
+                    note[name].as_str().ok_or_else(|| miette!("{} has no `{name}`", handover.display()))
+                };
+                let release = hash_arg("release in the handover", field("release")?)?;
+                let ciphertext = hash_arg("ciphertext in the handover", field("ciphertext")?)?;
+                let sealed = hex::decode(field("key")?).map_err(|e| miette!("the handover's key: {e}"))?;
+                let record_key = ecies::open(&signer.secret, &sealed)
+                    .map_err(|e| miette!("opening the record key: {e}"))?;
+                let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
+                let emergency = if share_holders.is_empty() {
+                    None
+                } else {
+                    let count =
+                        u8::try_from(share_holders.len()).map_err(|_| miette!("too many share holders"))?;
+                    let shares = shamir::split(&record_key, *threshold, count, &mut rand::rng())
+                        .map_err(|e| miette!("{e}"))?;
+                    let mut deposits = Vec::new();
+                    for (holder, share) in share_holders.iter().zip(&shares) {
+                        let holder = key_arg("share-holder", holder)?;
+                        deposits
+                            .push(ShareDeposit { holder, envelope: seal_to(&holder, &share.to_bytes())? });
+                    }
+                    Some(EmergencyShares { threshold: *threshold, shares: deposits })
+                };
+                write_new(record_key_out, &hex::encode(&record_key))?;
+                Draft::plain(Payload::Storage {
+                    release,
+                    patient: signer.key,
+                    ciphertext,
+                    policy: compiled.script,
+                    emergency,
+                    signature: Sig::EMPTY,
+                })
+            }
             TxCommand::Grant { record, grantee, purpose, expiry, record_key, policy } => {
                 let record = hash_arg("record", record)?;
                 let grantee = key_arg("grantee", grantee)?;
@@ -388,7 +495,8 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
     let chain_id = Hash32::from_hex(status["chain_id"].as_str().unwrap_or_default())
         .ok_or_else(|| miette!("the node gave no chain id"))?;
     let height = status["height"].as_u64().and_then(|h| u32::try_from(h).ok()).unwrap_or_default();
-    let Draft { payload, mut outputs, expiry, unlock } = args.command.draft(&client, signer, height).await?;
+    let Draft { payload, mut outputs, expiry, unlock, handover } =
+        args.command.draft(&client, signer, height).await?;
     let paid: u64 = outputs.iter().map(|o| o.value).sum();
     let needed = paid.checked_add(args.fee).ok_or_else(|| miette!("the amount and fee overflow"))?;
     let coins = match client.coins(&signer.key.to_hex()).await {
@@ -416,6 +524,10 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
         Ok(txid) => txid,
         Err(e) => return Ok(Err(e)),
     };
+    if let Some((path, mut note)) = handover {
+        note["release"] = json!(txid.to_hex());
+        write_new(&path, &serde_json::to_string_pretty(&note).map_err(|e| miette!("{e}"))?)?;
+    }
     if args.no_wait {
         return Ok(Ok(json!({ "txid": txid.to_hex(), "status": "pending" })));
     }
