@@ -1,7 +1,7 @@
 //! `medchain keygen`: a new key, written encrypted under a passphrase.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -38,13 +38,28 @@ pub fn passphrase(env: &str) -> miette::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// The signer in a key file, opened with the passphrase from `env` (or standard input).
-pub fn load_signer(path: &Path, env: &str) -> miette::Result<Signer> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| miette!("cannot read the key file {}: {e}", path.display()))?;
-    let file: KeyFile =
-        serde_json::from_str(&text).map_err(|e| miette!("{} is not a key file: {e}", path.display()))?;
-    Ok(Signer::new(file.open(&passphrase(env)?).map_err(|e| miette!("{e}"))?))
+/// A key file and where its passphrase comes from, for commands that sign.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The key file (from `medchain keygen`).
+    #[arg(long)]
+    key: PathBuf,
+    /// The environment variable holding the key file's passphrase (read from standard input if
+    /// unset).
+    #[arg(long, default_value = PASSPHRASE_ENV)]
+    passphrase_env: String,
+}
+
+impl KeyArgs {
+    /// The signer in the key file, opened with the passphrase.
+    pub fn signer(&self) -> miette::Result<Signer> {
+        let path = &self.key;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| miette!("cannot read the key file {}: {e}", path.display()))?;
+        let file: KeyFile =
+            serde_json::from_str(&text).map_err(|e| miette!("{} is not a key file: {e}", path.display()))?;
+        Ok(Signer::new(file.open(&passphrase(&self.passphrase_env)?).map_err(|e| miette!("{e}"))?))
+    }
 }
 
 pub fn run(args: KeygenArgs) -> miette::Result<ExitCode> {

@@ -15,7 +15,7 @@ use clap::Args;
 use miette::{IntoDiagnostic, miette};
 use serde_json::Value;
 
-use super::keys::{PASSPHRASE_ENV, load_signer};
+use super::keys::KeyArgs;
 use super::query::{DEFAULT_NODE, block_on};
 use crate::chain::builder::Signer;
 use crate::chain::codec::Decode;
@@ -30,12 +30,9 @@ pub struct ReadArgs {
     /// The node's API.
     #[arg(long, default_value = DEFAULT_NODE)]
     node: String,
-    /// The reader's key file: the grantee of the grant or the emergency's requester.
-    #[arg(long)]
-    key: PathBuf,
-    /// The environment variable holding the key file's passphrase.
-    #[arg(long, default_value = PASSPHRASE_ENV)]
-    passphrase_env: String,
+    /// The reader: the grantee of the grant or the emergency's requester.
+    #[command(flatten)]
+    key: KeyArgs,
     /// The grant or emergency access (its transaction id).
     #[arg(long)]
     access: String,
@@ -134,7 +131,7 @@ async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
 }
 
 pub fn run(args: ReadArgs) -> miette::Result<ExitCode> {
-    let reader = load_signer(&args.key, &args.passphrase_env)?;
+    let reader = args.key.signer()?;
     match block_on(read(&args, &reader))? {
         Ok(plain) => {
             match &args.out {

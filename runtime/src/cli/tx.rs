@@ -18,7 +18,7 @@ use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 
-use super::keys::{PASSPHRASE_ENV, load_signer};
+use super::keys::KeyArgs;
 use super::policy::{CompileArgs, compile_with};
 use super::query::{DEFAULT_NODE, answer, block_on};
 use crate::chain::builder::{Signer, pay_to_key};
@@ -39,13 +39,9 @@ pub struct TxArgs {
     /// The node's API.
     #[arg(long, default_value = DEFAULT_NODE)]
     node: String,
-    /// The signer's key file (from `medchain keygen`); it also pays the fee.
-    #[arg(long)]
-    key: PathBuf,
-    /// The environment variable holding the key file's passphrase (read from standard input if
-    /// unset).
-    #[arg(long, default_value = PASSPHRASE_ENV)]
-    passphrase_env: String,
+    /// The signer, who also pays the fee.
+    #[command(flatten)]
+    key: KeyArgs,
     /// The fee.
     #[arg(long, default_value_t = 1_000)]
     fee: u64,
@@ -535,6 +531,6 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
 }
 
 pub fn run(args: TxArgs) -> miette::Result<ExitCode> {
-    let signer = load_signer(&args.key, &args.passphrase_env)?;
+    let signer = args.key.signer()?;
     answer(block_on(build_and_submit(&args, &signer))??)
 }
