@@ -30,21 +30,7 @@ fn compile_source(source: &str, args: Arguments) -> Compiled {
 
 /// The host a validator would build for an access that meets `witness`'s requirements.
 fn host_for(holdings: &Holdings, witness: &Witness) -> AccessHost {
-    let req = &witness.requirements;
-    let mut host = AccessHost::new(holdings.digest);
-    if let Some(lock_time) = req.lock_time {
-        host.lock_time = lock_time;
-        host.sequence = 0xffff_fffe;
-    }
-    if let Some(sequence) = req.sequence {
-        host.sequence = sequence;
-    }
-    host.expiry = req.expiry_at_most;
-    host.emergency_expires_in = holdings.emergency_expires_in;
-    host.roles =
-        holdings.roles.iter().map(|(k, r)| (k.to_vec(), r.iter().map(|&r| i64::from(r)).collect())).collect();
-    host.deposits = holdings.deposits.iter().map(|k| k.to_vec()).collect();
-    host
+    witness.access_host(holdings)
 }
 
 const POLICY: &str = r#"

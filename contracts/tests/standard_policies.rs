@@ -47,22 +47,9 @@ fn unlock(compiled: &Compiled, holdings: &Holdings, label: &str) -> Witness {
 
 /// The host a validator builds for an access meeting the witness's requirements, with the
 /// party's roles, deposits and emergency marking as chain state.
+/// The host for an access over `DIGEST`, whatever digest `holdings` signed.
 fn host(holdings: &Holdings, witness: &Witness) -> AccessHost {
-    let req = &witness.requirements;
-    let mut host = AccessHost::new(DIGEST);
-    if let Some(lock_time) = req.lock_time {
-        host.lock_time = lock_time;
-        host.sequence = 0xffff_fffe;
-    }
-    if let Some(sequence) = req.sequence {
-        host.sequence = sequence;
-    }
-    host.expiry = req.expiry_at_most;
-    host.emergency_expires_in = holdings.emergency_expires_in;
-    host.roles =
-        holdings.roles.iter().map(|(k, r)| (k.to_vec(), r.iter().map(|&r| i64::from(r)).collect())).collect();
-    host.deposits = holdings.deposits.iter().map(|k| k.to_vec()).collect();
-    host
+    witness.access_host(&Holdings { digest: DIGEST, ..holdings.clone() })
 }
 
 fn run(compiled: &Compiled, witness: &Witness, host: &AccessHost) -> Result<(), &'static str> {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use medchain_vm::AccessHost;
 use medchain_vm::signature::SIGHASH_ALL;
 use secp256k1::{Message, PublicKey, SECP256K1, SecretKey};
 use sha2::{Digest, Sha256};
@@ -141,6 +142,29 @@ pub struct Witness {
 }
 
 impl Witness {
+    /// The host a validator would build for an access that meets this witness's requirements,
+    /// with the roles, deposits and emergency bound `holdings` claims.
+    pub fn access_host(&self, holdings: &Holdings) -> AccessHost {
+        let req = &self.requirements;
+        let mut host = AccessHost::new(holdings.digest);
+        if let Some(lock_time) = req.lock_time {
+            host.lock_time = lock_time;
+            host.sequence = 0xffff_fffe;
+        }
+        if let Some(sequence) = req.sequence {
+            host.sequence = sequence;
+        }
+        host.expiry = req.expiry_at_most;
+        host.emergency_expires_in = holdings.emergency_expires_in;
+        host.roles = holdings
+            .roles
+            .iter()
+            .map(|(k, r)| (k.to_vec(), r.iter().map(|&r| i64::from(r)).collect()))
+            .collect();
+        host.deposits = holdings.deposits.iter().map(|k| k.to_vec()).collect();
+        host
+    }
+
     /// The unlocking script: each item pushed minimally.
     pub fn script(&self) -> Vec<u8> {
         self.items.iter().flat_map(|item| minimal_push(item)).collect()
