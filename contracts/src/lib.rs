@@ -1,5 +1,8 @@
 //! MedChain's standard policy library: the MedScript sources of the standard access policies,
-//! embedded so tools and the node can compile them without the files.
+//! embedded so tools and the node can compile them without the files, and the WAT sources of
+//! the standard (and, for tests, hostile) wasm policy modules.
+
+pub mod modules;
 
 use medchain_compiler::medscript::model::CheckedPolicy;
 use medchain_compiler::medscript::roles::RoleRegistry;

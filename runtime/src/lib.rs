@@ -6,5 +6,6 @@ pub mod cli;
 pub mod client;
 pub mod crypto;
 pub mod demo;
+pub mod modules;
 pub mod node;
 pub mod verify_batch;

@@ -135,6 +135,21 @@ pub enum ScriptError {
     /// CALLMODULEVERIFY: the module denied access, with its reason code.
     #[error("policy module denied access (reason {0})")]
     ModuleDenied(u32),
+    /// CALLMODULEVERIFY: the module ran out of fuel.
+    #[error("policy module ran out of fuel")]
+    ModuleOutOfFuel,
+    /// CALLMODULEVERIFY: the module grew its memory past the cap.
+    #[error("policy module grew its memory past the cap")]
+    ModuleMemoryLimit,
+    /// CALLMODULEVERIFY: the module overflowed the wasm stack.
+    #[error("policy module overflowed its stack")]
+    ModuleStackOverflow,
+    /// CALLMODULEVERIFY: the module trapped.
+    #[error("policy module trapped")]
+    ModuleTrap,
+    /// CALLMODULEVERIFY: no module with this hash is deployed.
+    #[error("no policy module with this hash is deployed")]
+    ModuleNotFound,
     /// A numeric operand is too long or not minimally encoded.
     #[error("bad numeric operand: {0}")]
     Number(NumError),
@@ -187,6 +202,11 @@ impl ScriptError {
             Self::ModuleArgCount => "MODULE_ARG_COUNT",
             Self::ModuleUnavailable => "MODULE_UNAVAILABLE",
             Self::ModuleDenied(_) => "MODULE_DENIED",
+            Self::ModuleOutOfFuel => "MODULE_OUT_OF_FUEL",
+            Self::ModuleMemoryLimit => "MODULE_MEMORY_LIMIT",
+            Self::ModuleStackOverflow => "MODULE_STACK_OVERFLOW",
+            Self::ModuleTrap => "MODULE_TRAP",
+            Self::ModuleNotFound => "MODULE_NOT_FOUND",
         }
     }
 }

@@ -62,7 +62,17 @@ pub enum ModuleVerdict {
     Allow,
     /// Access denied, with the module's reason code.
     Deny(u32),
-    /// The host cannot run policy modules (or does not know this one).
+    /// The module ran out of the fuel the transaction pays for.
+    OutOfFuel,
+    /// The module grew its memory past the cap.
+    MemoryLimit,
+    /// The module overflowed the wasm stack.
+    StackOverflow,
+    /// The module trapped (unreachable, bad memory access, a host call it used wrongly…).
+    Trap,
+    /// No module with this hash is deployed.
+    NotFound,
+    /// The host cannot run policy modules.
     Unavailable,
 }
 

@@ -507,6 +507,11 @@ impl<'s, H: Host> Machine<'s, '_, H> {
         match self.host.call_module(hash, args) {
             ModuleVerdict::Allow => Ok(()),
             ModuleVerdict::Deny(reason) => Err(ScriptError::ModuleDenied(reason)),
+            ModuleVerdict::OutOfFuel => Err(ScriptError::ModuleOutOfFuel),
+            ModuleVerdict::MemoryLimit => Err(ScriptError::ModuleMemoryLimit),
+            ModuleVerdict::StackOverflow => Err(ScriptError::ModuleStackOverflow),
+            ModuleVerdict::Trap => Err(ScriptError::ModuleTrap),
+            ModuleVerdict::NotFound => Err(ScriptError::ModuleNotFound),
             ModuleVerdict::Unavailable => Err(ScriptError::ModuleUnavailable),
         }
     }

@@ -1,0 +1,478 @@
+//! The policy-module engine: one wasmtime engine configured for consensus (fuel metering,
+//! NaN canonicalization, a bounded wasm stack, only the admitted features, no WASI, no clock,
+//! no randomness), the host ABI linked in, compiled modules cached in memory and on disk, and
+//! a call that always ends in a verdict: a module's fault is a deny, never an error.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use medchain_vm::host::ModuleVerdict;
+use sha2::{Digest, Sha256};
+use wasmtime::{
+    Caller, Config, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker, Memory, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap, WasmFeatures,
+};
+
+use super::abi::{ENTRY_POINT, HOST_MODULE, HostFunction, MEMORY_EXPORT, NOT_A_NUMBER, host_function};
+use super::admission::{ALLOWED_FEATURES, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, PAGE_SIZE};
+use super::cache::ArtifactCache;
+use super::request::AccessRequest;
+use crate::chain::primitives::Hash32;
+
+/// Largest wasm stack a call may use, in bytes; deeper recursion is a deny.
+pub const MAX_WASM_STACK: usize = 256 * 1024;
+
+/// Most memory a call may have, in bytes; growing past it is a deny.
+pub const MAX_MEMORY_BYTES: u64 = MAX_MEMORY_PAGES * PAGE_SIZE;
+
+/// Most compiled modules kept in memory (the oldest is forgotten first).
+pub const MAX_CACHED_MODULES: usize = 256;
+
+/// Instances the pooling allocator keeps slots for: calls running at once.
+pub const POOL_INSTANCES: u32 = 256;
+
+/// Longest signature `verify_signature` reads (a DER signature is at most 72 bytes).
+const MAX_SIGNATURE_LEN: usize = 72;
+
+/// How the engine allocates instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Instances come from preallocated slots (fast) instead of fresh mappings.
+    pub pooling: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self { pooling: true }
+    }
+}
+
+/// A failure of this node, not of a module: the engine cannot be built, a deployed module does
+/// not compile, or no instance slot is free. Validation reports these as node errors, never as
+/// a verdict on the transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The engine's configuration was refused.
+    #[error("cannot configure the wasm engine: {0}")]
+    Config(String),
+    /// A module does not compile (or its code does not match its hash).
+    #[error("cannot compile policy module {hash}: {error}")]
+    Compile {
+        /// The module.
+        hash: Hash32,
+        /// Why.
+        error: String,
+    },
+    /// No instance could be made for a reason that is not the module's.
+    #[error("cannot instantiate a policy module: {0}")]
+    Instantiate(String),
+}
+
+/// A call's outcome: the verdict and the fuel it burned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Allow, deny with the module's reason, or the fault that ended the call.
+    pub verdict: ModuleVerdict,
+    /// Fuel used, host calls included.
+    pub fuel: u64,
+}
+
+/// A compiled module with the host ABI linked in, ready to instantiate.
+#[derive(Clone)]
+pub struct CompiledModule(Arc<InstancePre<CallState>>);
+
+impl std::fmt::Debug for CompiledModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompiledModule")
+    }
+}
+
+/// What one call's store holds.
+pub struct CallState {
+    request: AccessRequest,
+    memory_refused: bool,
+}
+
+impl ResourceLimiter for CallState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if u64::try_from(desired).unwrap_or(u64::MAX) > MAX_MEMORY_BYTES {
+            self.memory_refused = true;
+            return Err(wasmtime::Error::msg("memory past the cap"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(u64::try_from(desired).unwrap_or(u64::MAX) <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The engine, its linker and its caches. Shared by every validation thread.
+pub struct PolicyEngine {
+    engine: Engine,
+    linker: Linker<CallState>,
+    fingerprint: [u8; 32],
+    memory: Mutex<Compiled>,
+    disk: Option<ArtifactCache>,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine").field("fingerprint", &hex::encode(self.fingerprint)).finish()
+    }
+}
+
+#[derive(Default)]
+struct Compiled {
+    modules: BTreeMap<Hash32, CompiledModule>,
+    order: VecDeque<Hash32>,
+}
+
+/// The engine configuration every node uses: fuel counts and verdicts depend on it.
+fn consensus_config(options: EngineOptions) -> Config {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    config.cranelift_nan_canonicalization(true);
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config.wasm_features(WasmFeatures::all(), false);
+    config.wasm_features(ALLOWED_FEATURES, true);
+    config.memory_reservation(MAX_MEMORY_BYTES);
+    config.memory_reservation_for_growth(0);
+    config.memory_guard_size(PAGE_SIZE);
+    if options.pooling {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_core_instances(POOL_INSTANCES)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES)
+            .max_memories_per_module(1)
+            .max_tables_per_module(1)
+            .max_memory_size(usize::try_from(MAX_MEMORY_BYTES).unwrap_or(usize::MAX))
+            .table_elements(usize::try_from(MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Feeds `std::hash::Hash` output into SHA-256.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl PolicyEngine {
+    /// An engine with an in-memory cache only.
+    pub fn new(options: EngineOptions) -> Result<Self, EngineError> {
+        let engine =
+            Engine::new(&consensus_config(options)).map_err(|e| EngineError::Config(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        link_host_functions(&mut linker).map_err(|e| EngineError::Config(e.to_string()))?;
+        let mut hasher = Sha256Hasher(Sha256::new());
+        hasher.write(b"medchain/policy-engine/v1");
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let fingerprint = hasher.0.finalize().into();
+        Ok(Self { engine, linker, fingerprint, memory: Mutex::new(Compiled::default()), disk: None })
+    }
+
+    /// Also keeps compiled artifacts in `dir`, loading back only those this node wrote.
+    pub fn with_disk_cache(mut self, dir: &Path) -> std::io::Result<Self> {
+        self.disk = Some(ArtifactCache::open(dir)?);
+        Ok(self)
+    }
+
+    /// What identifies this engine's compiled code: wasmtime's version and every setting that
+    /// affects compilation. Cached artifacts are keyed by (code hash, fingerprint).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+
+    /// Compiles `code` with no cache.
+    pub fn compile(&self, code: &[u8]) -> Result<CompiledModule, EngineError> {
+        let hash = Hash32::sha256(code);
+        let module = Module::new(&self.engine, code)
+            .map_err(|e| EngineError::Compile { hash, error: e.to_string() })?;
+        self.link(hash, &module)
+    }
+
+    fn link(&self, hash: Hash32, module: &Module) -> Result<CompiledModule, EngineError> {
+        let pre = self
+            .linker
+            .instantiate_pre(module)
+            .map_err(|e| EngineError::Compile { hash, error: e.to_string() })?;
+        Ok(CompiledModule(Arc::new(pre)))
+    }
+
+    /// The module with this hash, from memory, from disk, or compiled from `code` (which must
+    /// hash to `hash`).
+    pub fn prepare(&self, hash: &Hash32, code: &[u8]) -> Result<CompiledModule, EngineError> {
+        if let Some(found) = self.memory.lock().ok().and_then(|m| m.modules.get(hash).cloned()) {
+            return Ok(found);
+        }
+        if Hash32::sha256(code) != *hash {
+            return Err(EngineError::Compile { hash: *hash, error: "code does not match its hash".into() });
+        }
+        let loaded = self.disk.as_ref().and_then(|disk| disk.load(&self.engine, hash, &self.fingerprint));
+        let compiled = match loaded {
+            Some(module) => self.link(*hash, &module)?,
+            None => {
+                let compiled = self.compile(code)?;
+                if let Some(disk) = &self.disk
+                    && let Err(error) = disk.store(hash, &self.fingerprint, compiled.0.module())
+                {
+                    tracing::warn!(%hash, %error, "cannot cache a compiled policy module on disk");
+                }
+                compiled
+            }
+        };
+        if let Ok(mut memory) = self.memory.lock()
+            && memory.modules.insert(*hash, compiled.clone()).is_none()
+        {
+            memory.order.push_back(*hash);
+            while memory.order.len() > MAX_CACHED_MODULES {
+                if let Some(old) = memory.order.pop_front() {
+                    memory.modules.remove(&old);
+                }
+            }
+        }
+        Ok(compiled)
+    }
+
+    /// Runs `module` on `request` with `fuel`: instantiate, call the entry point, read the
+    /// answer. Traps, fuel exhaustion, memory past the cap and stack overflow are verdicts.
+    pub fn run(
+        &self,
+        module: &CompiledModule,
+        request: AccessRequest,
+        fuel: u64,
+    ) -> Result<Evaluation, EngineError> {
+        let mut store = Store::new(&self.engine, CallState { request, memory_refused: false });
+        store.limiter(|state| state as &mut dyn ResourceLimiter);
+        store.set_fuel(fuel).map_err(|e| EngineError::Config(e.to_string()))?;
+        let verdict = match module.0.instantiate(&mut store) {
+            Err(error) if error.downcast_ref::<Trap>().is_none() && !store.data().memory_refused => {
+                return Err(EngineError::Instantiate(error.to_string()));
+            }
+            Err(error) => fault(&store, &error),
+            Ok(instance) => {
+                let answer = instance
+                    .get_typed_func::<(), i32>(&mut store, ENTRY_POINT)
+                    .and_then(|entry| entry.call(&mut store, ()));
+                match answer {
+                    Ok(0) => ModuleVerdict::Allow,
+                    Ok(reason) => ModuleVerdict::Deny(reason.cast_unsigned()),
+                    Err(error) => fault(&store, &error),
+                }
+            }
+        };
+        let left = store.get_fuel().unwrap_or(0);
+        Ok(Evaluation { verdict, fuel: fuel.saturating_sub(left) })
+    }
+
+    /// [`PolicyEngine::prepare`], then [`PolicyEngine::run`].
+    pub fn evaluate(
+        &self,
+        hash: &Hash32,
+        code: &[u8],
+        request: AccessRequest,
+        fuel: u64,
+    ) -> Result<Evaluation, EngineError> {
+        let module = self.prepare(hash, code)?;
+        self.run(&module, request, fuel)
+    }
+}
+
+/// The verdict for a call that ended in an error.
+fn fault(store: &Store<CallState>, error: &wasmtime::Error) -> ModuleVerdict {
+    if store.data().memory_refused {
+        return ModuleVerdict::MemoryLimit;
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => ModuleVerdict::OutOfFuel,
+        Some(Trap::StackOverflow) => ModuleVerdict::StackOverflow,
+        _ => ModuleVerdict::Trap,
+    }
+}
+
+type HostResult<T> = wasmtime::Result<T>;
+
+/// Charges a host function's price (plus `bytes` at its per-byte price) before it runs.
+fn charge(caller: &mut Caller<'_, CallState>, function: &HostFunction, bytes: usize) -> HostResult<()> {
+    let per_byte = function.fuel_per_byte.saturating_mul(u64::try_from(bytes).unwrap_or(u64::MAX));
+    let price = function.fuel.saturating_add(per_byte);
+    let left = caller.get_fuel()?;
+    match left.checked_sub(price) {
+        Some(rest) => caller.set_fuel(rest),
+        None => {
+            caller.set_fuel(0)?;
+            Err(Trap::OutOfFuel.into())
+        }
+    }
+}
+
+fn memory(caller: &mut Caller<'_, CallState>) -> HostResult<Memory> {
+    caller
+        .get_export(MEMORY_EXPORT)
+        .and_then(Extern::into_memory)
+        .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))
+}
+
+fn offset(ptr: i32) -> usize {
+    usize::try_from(ptr.cast_unsigned()).unwrap_or(usize::MAX)
+}
+
+fn write_memory(caller: &mut Caller<'_, CallState>, ptr: i32, bytes: &[u8]) -> HostResult<()> {
+    let memory = memory(caller)?;
+    memory
+        .write(&mut *caller, offset(ptr), bytes)
+        .map_err(|_| wasmtime::Error::msg("a host call writes out of bounds"))
+}
+
+/// Reads `len` bytes at `ptr`, checking bounds before copying anything.
+fn read_memory(caller: &mut Caller<'_, CallState>, ptr: i32, len: usize) -> HostResult<Vec<u8>> {
+    let memory = memory(caller)?;
+    let start = offset(ptr);
+    start
+        .checked_add(len)
+        .and_then(|end| memory.data(&*caller).get(start..end))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| wasmtime::Error::msg("a host call reads out of bounds"))
+}
+
+fn index(i: i32) -> usize {
+    usize::try_from(i).unwrap_or(usize::MAX)
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn abi(name: &str) -> wasmtime::Result<HostFunction> {
+    host_function(name).copied().ok_or_else(|| wasmtime::Error::msg(format!("no host function {name}")))
+}
+
+/// Defines every host function of the ABI, each charging its price first.
+fn link_host_functions(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    macro_rules! getter {
+        ($name:literal, $ty:ty, |$request:ident| $value:expr) => {{
+            let function = abi($name)?;
+            linker.func_wrap(
+                HOST_MODULE,
+                $name,
+                move |mut caller: Caller<'_, CallState>| -> HostResult<$ty> {
+                    charge(&mut caller, &function, 0)?;
+                    let $request = &caller.data().request;
+                    Ok($value)
+                },
+            )?;
+        }};
+    }
+    getter!("height", i64, |r| i64::from(r.height));
+    getter!("block_time", i64, |r| i64::try_from(r.time).unwrap_or(i64::MAX));
+    getter!("purpose", i64, |r| i64::from(r.purpose));
+    getter!("has_deposit", i32, |r| i32::from(r.deposit));
+    getter!("is_emergency", i32, |r| i32::from(r.emergency));
+    getter!("record_count", i32, |r| count(r.records.len()));
+    getter!("role_count", i32, |r| count(r.roles.len()));
+    getter!("arg_count", i32, |r| count(r.args.len()));
+
+    let function = abi("grantee")?;
+    linker.func_wrap(HOST_MODULE, "grantee", move |mut caller: Caller<'_, CallState>, out: i32| {
+        charge(&mut caller, &function, 0)?;
+        let Some(grantee) = caller.data().request.grantee else { return Ok(-1) };
+        write_memory(&mut caller, out, &grantee.0)?;
+        Ok(0)
+    })?;
+    let function = abi("record")?;
+    linker.func_wrap(HOST_MODULE, "record", move |mut caller: Caller<'_, CallState>, i: i32, out: i32| {
+        charge(&mut caller, &function, 0)?;
+        let Some(record) = caller.data().request.records.get(index(i)).copied() else { return Ok(-1) };
+        write_memory(&mut caller, out, &record.0)?;
+        Ok(0)
+    })?;
+    let function = abi("role")?;
+    linker.func_wrap(HOST_MODULE, "role", move |mut caller: Caller<'_, CallState>, i: i32| {
+        charge(&mut caller, &function, 0)?;
+        Ok(caller.data().request.roles.get(index(i)).map_or(-1, |&role| i64::from(role)))
+    })?;
+    let function = abi("arg_len")?;
+    linker.func_wrap(HOST_MODULE, "arg_len", move |mut caller: Caller<'_, CallState>, i: i32| {
+        charge(&mut caller, &function, 0)?;
+        Ok(caller.data().request.args.get(index(i)).map_or(-1, |arg| count(arg.len())))
+    })?;
+    let function = abi("arg_read")?;
+    linker.func_wrap(
+        HOST_MODULE,
+        "arg_read",
+        move |mut caller: Caller<'_, CallState>, i: i32, out: i32| {
+            let Some(arg) = caller.data().request.args.get(index(i)).cloned() else {
+                charge(&mut caller, &function, 0)?;
+                return Ok(-1);
+            };
+            charge(&mut caller, &function, arg.len())?;
+            write_memory(&mut caller, out, &arg)?;
+            Ok(count(arg.len()))
+        },
+    )?;
+    let function = abi("arg_number")?;
+    linker.func_wrap(HOST_MODULE, "arg_number", move |mut caller: Caller<'_, CallState>, i: i32| {
+        charge(&mut caller, &function, 0)?;
+        let arg = caller.data().request.args.get(index(i));
+        Ok(arg.and_then(|a| medchain_vm::num::decode_num(a, true, 8).ok()).unwrap_or(NOT_A_NUMBER))
+    })?;
+    let function = abi("sha256")?;
+    linker.func_wrap(
+        HOST_MODULE,
+        "sha256",
+        move |mut caller: Caller<'_, CallState>, ptr: i32, len: i32, out: i32| {
+            let len = usize::try_from(len).map_err(|_| wasmtime::Error::msg("negative length"))?;
+            charge(&mut caller, &function, len)?;
+            let data = read_memory(&mut caller, ptr, len)?;
+            write_memory(&mut caller, out, &Sha256::digest(&data))
+        },
+    )?;
+    let function = abi("verify_signature")?;
+    linker.func_wrap(
+        HOST_MODULE,
+        "verify_signature",
+        move |mut caller: Caller<'_, CallState>, digest: i32, key: i32, sig: i32, sig_len: i32| {
+            charge(&mut caller, &function, 0)?;
+            let Some(sig_len) = usize::try_from(sig_len).ok().filter(|&n| n <= MAX_SIGNATURE_LEN) else {
+                return Ok(0);
+            };
+            let digest = read_memory(&mut caller, digest, 32)?;
+            let key = read_memory(&mut caller, key, 33)?;
+            let sig = read_memory(&mut caller, sig, sig_len)?;
+            let digest: [u8; 32] = digest.try_into().map_err(|_| wasmtime::Error::msg("digest size"))?;
+            Ok(i32::from(medchain_vm::signature::verify_ecdsa(&sig, &key, &digest)))
+        },
+    )?;
+    let function = abi("role_held")?;
+    linker.func_wrap(
+        HOST_MODULE,
+        "role_held",
+        move |mut caller: Caller<'_, CallState>, key: i32, role: i64| {
+            charge(&mut caller, &function, 0)?;
+            let key = read_memory(&mut caller, key, 33)?;
+            let Some(roles) = caller.data().request.roles_of(&key) else { return Ok(-1) };
+            Ok(i32::from(u32::try_from(role).is_ok_and(|role| roles.contains(&role))))
+        },
+    )?;
+    Ok(())
+}
