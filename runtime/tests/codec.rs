@@ -98,6 +98,7 @@ fn payload() -> impl Strategy<Value = Payload> {
             owner,
             signature
         }),
+        bytes(300).prop_map(|code| Payload::DeployModule { code }),
     ]
 }
 
@@ -114,14 +115,16 @@ fn transaction() -> impl Strategy<Value = Transaction> {
         prop::collection::vec(output, 0..3),
         any::<u32>(),
         any::<u32>(),
+        any::<u64>(),
         payload(),
     )
-        .prop_map(|(inputs, outputs, lock_time, expiry, payload)| Transaction {
+        .prop_map(|(inputs, outputs, lock_time, expiry, fuel, payload)| Transaction {
             version: 1,
             inputs,
             outputs,
             lock_time,
             expiry,
+            fuel,
             payload,
         })
 }
@@ -177,8 +180,8 @@ fn refuses_unknown_versions_tags_and_bad_keys() {
         Err(CodecError::UnknownTag { field: "transaction version", tag: 2 })
     );
     let mut bytes = tx.to_bytes();
-    *bytes.last_mut().unwrap() = 10;
-    assert_eq!(Transaction::from_bytes(&bytes), Err(CodecError::UnknownTag { field: "payload", tag: 10 }));
+    *bytes.last_mut().unwrap() = 11;
+    assert_eq!(Transaction::from_bytes(&bytes), Err(CodecError::UnknownTag { field: "payload", tag: 11 }));
     let mut revoke = Transaction::new(
         vec![],
         vec![],

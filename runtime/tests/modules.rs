@@ -354,12 +354,18 @@ fn the_fuel_each_standard_module_spends_is_pinned() {
     insta::assert_snapshot!(lines.join("\n"));
 }
 
+fn cached_engine(dir: &std::path::Path) -> PolicyEngine {
+    let mut engine = engine();
+    engine.set_disk_cache(dir).unwrap();
+    engine
+}
+
 #[test]
 fn the_disk_cache_loads_back_only_what_this_node_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let code = wasm("research_purpose");
     let hash = Hash32::sha256(&code);
-    let first = engine().with_disk_cache(dir.path()).unwrap();
+    let first = cached_engine(dir.path());
     let expected = first.evaluate(&hash, &code, grant(21, true, &[21]), FUEL);
     let artifacts: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -370,14 +376,14 @@ fn the_disk_cache_loads_back_only_what_this_node_wrote() {
     assert_eq!(artifacts.len(), 1);
     // A second engine loads the artifact (no code needed: a wrong code would fail the hash check
     // only when compiling).
-    let second = engine().with_disk_cache(dir.path()).unwrap();
+    let second = cached_engine(dir.path());
     assert_eq!(second.evaluate(&hash, &code, grant(21, true, &[21]), FUEL), expected);
     // A tampered artifact is not loaded: the module is compiled again and still answers.
     let mut bytes = std::fs::read(&artifacts[0]).unwrap_or_default();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&artifacts[0], &bytes).unwrap();
-    let third = engine().with_disk_cache(dir.path()).unwrap();
+    let third = cached_engine(dir.path());
     assert_eq!(third.evaluate(&hash, &code, grant(21, true, &[21]), FUEL), expected);
     assert_ne!(std::fs::read(&artifacts[0]).unwrap_or_default(), bytes, "the artifact was rewritten");
     // Code that does not match its hash is refused, never run.

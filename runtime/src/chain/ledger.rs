@@ -88,7 +88,9 @@ impl Ledger {
             (_, Some(found)) if found != SCHEMA_VERSION => return Err(LedgerError::Schema { found }),
             _ => {}
         }
-        Ok(Ledger { chain, store, verifier: Verifier::all_cores() })
+        // Compiled policy modules live beside the state they were deployed in.
+        let verifier = Verifier::all_cores().with_module_cache(dir.join("modules"));
+        Ok(Ledger { chain, store, verifier })
     }
 
     /// The chain's parameters.

@@ -35,3 +35,16 @@ pub const MEDIAN_TIME_SPAN: usize = 11;
 
 /// Blocks before a coinbase output may be spent.
 pub const COINBASE_MATURITY: u32 = 10;
+
+/// Most fuel a transaction may declare for each of its script checks.
+pub const MAX_FUEL: u64 = 10_000_000;
+
+/// Fuel one unit of fee pays for.
+pub const FUEL_PER_FEE_UNIT: u64 = 1_000;
+
+/// The fee a transaction must pay at least for `fuel` in each of `checks` script checks:
+/// every check may burn the whole budget, so all of it is paid for up front.
+pub fn fuel_fee(fuel: u64, checks: usize) -> u64 {
+    let checks = u64::try_from(checks).unwrap_or(u64::MAX);
+    fuel.saturating_mul(checks).div_ceil(FUEL_PER_FEE_UNIT)
+}

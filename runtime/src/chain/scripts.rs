@@ -3,17 +3,19 @@
 //! failing check in block order, whatever the number of threads or their scheduling.
 //! Signatures verified once (in the mempool, say) are remembered in a bounded cache.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Mutex, mpsc};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use medchain_vm::{ScriptError, verify_script};
 use sha2::{Digest, Sha256};
 
-use super::host::ChainHost;
+use super::host::{AccessInfo, ChainHost};
 use super::primitives::{Hash32, PubKey};
-use super::state::{StateError, StateRead};
+use super::state::StateRead;
 use super::validate::CHAIN_FLAGS;
+use crate::modules::{EngineError, EngineOptions, PolicyEngine};
 
 /// Most verified signatures remembered.
 pub const SIGNATURE_CACHE_CAPACITY: usize = 200_000;
@@ -91,12 +93,43 @@ pub struct Verifier {
     pub threads: usize,
     /// Verified signatures.
     pub cache: SignatureCache,
+    /// Where compiled policy modules are kept on disk, if anywhere.
+    module_cache: Option<PathBuf>,
+    /// The policy-module engine, made when a script first calls a module.
+    engine: OnceLock<Result<PolicyEngine, EngineError>>,
 }
 
 impl Verifier {
-    /// A verifier with `threads` workers and an empty cache.
+    /// A verifier with `threads` workers and empty caches.
     pub fn new(threads: usize) -> Self {
-        Self { threads: threads.max(1), cache: SignatureCache::new() }
+        Self {
+            threads: threads.max(1),
+            cache: SignatureCache::new(),
+            module_cache: None,
+            engine: OnceLock::new(),
+        }
+    }
+
+    /// Also keeps compiled policy modules in `dir`.
+    pub fn with_module_cache(mut self, dir: PathBuf) -> Self {
+        self.module_cache = Some(dir);
+        self
+    }
+
+    /// The policy-module engine (made on first use).
+    pub fn policy_engine(&self) -> Result<&PolicyEngine, EngineError> {
+        self.engine
+            .get_or_init(|| {
+                let mut engine = PolicyEngine::new(EngineOptions::default())?;
+                if let Some(dir) = &self.module_cache
+                    && let Err(error) = engine.set_disk_cache(dir)
+                {
+                    tracing::warn!(dir = %dir.display(), %error, "policy modules are cached in memory only");
+                }
+                Ok(engine)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// A verifier using every core.
@@ -137,6 +170,12 @@ pub struct ScriptCheck {
     pub expiry: u32,
     /// The block height.
     pub height: u32,
+    /// The block's time.
+    pub time: u64,
+    /// Fuel this check may burn in policy modules.
+    pub fuel: u64,
+    /// The access, when a record's policy is checked.
+    pub access: Option<Arc<AccessInfo>>,
     /// The grantee a key deposit is addressed to.
     pub deposit_for: Option<PubKey>,
     /// Whether the access is an emergency.
@@ -168,6 +207,9 @@ impl ScriptCheck {
             sequence: 0,
             expiry: 0,
             height: 0,
+            time: 0,
+            fuel: 0,
+            access: None,
             deposit_for: None,
             emergency: false,
             remember: false,
@@ -178,7 +220,7 @@ impl ScriptCheck {
     pub fn run<S: StateRead + Sync + ?Sized>(
         &self,
         state: &S,
-        cache: &SignatureCache,
+        verifier: &Verifier,
     ) -> Result<(), CheckFailure> {
         let host = ChainHost {
             state,
@@ -187,15 +229,18 @@ impl ScriptCheck {
             sequence: self.sequence,
             expiry: self.expiry,
             height: self.height,
+            time: self.time,
+            access: self.access.as_deref(),
             deposit_for: self.deposit_for,
             emergency: self.emergency,
-            cache: Some(cache),
+            verifier,
+            fuel: Cell::new(self.fuel),
             remember: self.remember,
-            failure: RefCell::new(None::<StateError>),
+            failure: RefCell::new(None),
         };
         let result = verify_script(&self.unlock, &self.lock, CHAIN_FLAGS, &host);
         if let Some(error) = host.failure.into_inner() {
-            return Err(CheckFailure::State(error.to_string()));
+            return Err(CheckFailure::State(error));
         }
         result.map_err(CheckFailure::Script)
     }
@@ -270,8 +315,7 @@ where
     if verifier.threads <= 1 {
         let mut checks = Vec::new();
         let result = pass(&mut CheckQueue { sender: None, inline: Some(&mut checks), next: 0 });
-        let failure =
-            checks.into_iter().find_map(|(_, c)| c.run(state, &verifier.cache).err().map(|e| (c, e)));
+        let failure = checks.into_iter().find_map(|(_, c)| c.run(state, verifier).err().map(|e| (c, e)));
         return (result, failure);
     }
     let (sender, receiver) = mpsc::channel::<Vec<(usize, ScriptCheck)>>();
@@ -291,7 +335,7 @@ where
                             if failure.as_ref().is_some_and(|(p, _, _)| *p < position) {
                                 continue;
                             }
-                            if let Err(e) = check.run(state, &verifier.cache) {
+                            if let Err(e) = check.run(state, verifier) {
                                 failure = first(failure, Some((position, check, e)));
                             }
                         }

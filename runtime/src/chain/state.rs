@@ -8,7 +8,7 @@ use super::store::{Store, StoreError, Table};
 use super::transaction::{EmergencyShares, OutPoint, TxOut};
 
 /// The schema version of the state this code writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// An unspent output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +216,22 @@ pub trait StateRead: Store {
             .get(Table::Revoked, &txid.0)?
             .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
             .map(u32::from_be_bytes))
+    }
+
+    /// A deployed policy module's code, by its SHA-256.
+    fn module(&self, hash: &Hash32) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.get(Table::Module, &hash.0)?)
+    }
+
+    /// The roles `key` holds, ascending.
+    fn roles_of(&self, key: &PubKey) -> Result<Vec<u32>, StateError> {
+        Ok(self
+            .scan(Table::Role, &key.0)?
+            .iter()
+            .filter_map(|(k, _)| {
+                k.get(33..).and_then(|r| <[u8; 4]>::try_from(r).ok()).map(u32::from_be_bytes)
+            })
+            .collect())
     }
 
     /// Whether `key` holds `role`.

@@ -41,11 +41,13 @@ pub enum Table {
     ShareRelease,
     /// Records by the hash of their ciphertext: present for (ciphertext, record).
     RecordByCiphertext,
+    /// Deployed policy modules' code by its SHA-256.
+    Module,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 16] = [
         Table::Meta,
         Table::Utxo,
         Table::Block,
@@ -61,6 +63,7 @@ impl Table {
         Table::Revoked,
         Table::ShareRelease,
         Table::RecordByCiphertext,
+        Table::Module,
     ];
 
     fn name(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Table {
             Table::Revoked => "revoked",
             Table::ShareRelease => "share_release",
             Table::RecordByCiphertext => "record_by_ciphertext",
+            Table::Module => "module",
         }
     }
 

@@ -1,11 +1,11 @@
 //! Transactions: token inputs and outputs (as in Bitcoin) and a payload that says what the
 //! transaction does for records: register a role, release, store, grant, break the glass,
-//! release a key share, revoke.
+//! release a key share, revoke, deploy a policy module.
 
 use super::codec::{CodecError, Decode, Encode, Reader, Writer};
 use super::limits::{
     MAX_EMERGENCY_SHARES, MAX_ENVELOPE_SIZE, MAX_JUSTIFICATION, MAX_RECORDS_PER_ACCESS, MAX_SCRIPT_SIZE,
-    MAX_TX_IO,
+    MAX_TX_IO, MAX_TX_SIZE,
 };
 use super::primitives::{Hash32, PubKey, Sig};
 
@@ -168,6 +168,12 @@ pub enum Payload {
         /// The holder's signature.
         signature: Sig,
     },
+    /// Deploys a wasm policy module: its code is stored under its SHA-256 once it passes
+    /// admission, and scripts may call it from the next block on.
+    DeployModule {
+        /// The module's wasm bytes.
+        code: Vec<u8>,
+    },
     /// The record owner ends a grant.
     Revocation {
         /// The grant.
@@ -192,6 +198,9 @@ pub struct Transaction {
     pub lock_time: u32,
     /// Not valid at or after this height; for accesses, when the access ends. 0 for never.
     pub expiry: u32,
+    /// Most fuel each script check (an input's script or a record's policy) may burn in
+    /// policy modules, paid for in the fee (see [`super::limits::fuel_fee`]). 0 for none.
+    pub fuel: u64,
     /// What the transaction does.
     pub payload: Payload,
 }
@@ -309,7 +318,18 @@ impl Payload {
             | Payload::EmergencyAccess { signature, .. }
             | Payload::ShareRelease { signature, .. }
             | Payload::Revocation { signature, .. } => *signature = sig,
-            Payload::Transfer | Payload::Coinbase { .. } | Payload::AccessGrant { .. } => {}
+            Payload::Transfer
+            | Payload::Coinbase { .. }
+            | Payload::AccessGrant { .. }
+            | Payload::DeployModule { .. } => {}
+        }
+    }
+
+    /// The record accesses of a grant or emergency access.
+    pub fn record_accesses(&self) -> &[RecordAccess] {
+        match self {
+            Payload::AccessGrant { records, .. } | Payload::EmergencyAccess { records, .. } => records,
+            _ => &[],
         }
     }
 
@@ -334,6 +354,7 @@ impl Payload {
             Payload::EmergencyAccess { .. } => 7,
             Payload::ShareRelease { .. } => 8,
             Payload::Revocation { .. } => 9,
+            Payload::DeployModule { .. } => 10,
         }
     }
 
@@ -350,6 +371,7 @@ impl Payload {
             Payload::EmergencyAccess { .. } => "emergency_access",
             Payload::ShareRelease { .. } => "share_release",
             Payload::Revocation { .. } => "revocation",
+            Payload::DeployModule { .. } => "deploy_module",
         }
     }
 }
@@ -404,6 +426,7 @@ impl Encode for Payload {
                 owner.encode(w);
                 signature.encode(w);
             }
+            Payload::DeployModule { code } => w.bytes(code),
         }
     }
 }
@@ -460,6 +483,8 @@ impl Decode for Payload {
                 owner: PubKey::decode(r)?,
                 signature: Sig::decode(r)?,
             },
+            // Bounded by the transaction's size only: admission names a module that is too large.
+            10 => Payload::DeployModule { code: r.bytes("module code", MAX_TX_SIZE)? },
             tag => return Err(CodecError::UnknownTag { field: "payload", tag }),
         })
     }
@@ -472,6 +497,7 @@ impl Encode for Transaction {
         w.list(&self.outputs);
         w.u32(self.lock_time);
         w.u32(self.expiry);
+        w.u64(self.fuel);
         self.payload.encode(w);
     }
 }
@@ -488,6 +514,7 @@ impl Decode for Transaction {
             outputs: r.list("outputs", MAX_TX_IO)?,
             lock_time: r.u32("lock time")?,
             expiry: r.u32("expiry")?,
+            fuel: r.u64("fuel")?,
             payload: Payload::decode(r)?,
         })
     }
@@ -496,7 +523,7 @@ impl Decode for Transaction {
 impl Transaction {
     /// A transaction with the current version.
     pub fn new(inputs: Vec<TxIn>, outputs: Vec<TxOut>, payload: Payload) -> Self {
-        Transaction { version: TX_VERSION, inputs, outputs, lock_time: 0, expiry: 0, payload }
+        Transaction { version: TX_VERSION, inputs, outputs, lock_time: 0, expiry: 0, fuel: 0, payload }
     }
 
     /// The transaction id: double SHA-256 of the full encoding.
@@ -517,9 +544,6 @@ impl Transaction {
 
     /// The records an access asks for, if this is an access.
     pub fn record_accesses(&self) -> &[RecordAccess] {
-        match &self.payload {
-            Payload::AccessGrant { records, .. } | Payload::EmergencyAccess { records, .. } => records,
-            _ => &[],
-        }
+        self.payload.record_accesses()
     }
 }

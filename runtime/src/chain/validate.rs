@@ -11,8 +11,10 @@ use thiserror::Error;
 use super::block::{BLOCK_VERSION, Block};
 use super::codec::Encode;
 use super::genesis::{Genesis, MEDICAL_INSTITUTION};
+use super::host::AccessInfo;
 use super::limits::{
-    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
+    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
+    fuel_fee,
 };
 use super::merkle::merkle_root;
 use super::primitives::{Hash32, PubKey, Sig};
@@ -22,6 +24,7 @@ use super::state::{
 };
 use super::store::{Changes, Overlay, Store, Table};
 use super::transaction::{OutPoint, Payload, RecordAccess, Transaction};
+use crate::modules::{AdmissionError, admit};
 
 /// The flags every script on the chain runs under.
 pub const CHAIN_FLAGS: Flags = Flags::MEDCHAIN;
@@ -185,6 +188,23 @@ pub enum TxError {
     /// An envelope too short to be one.
     #[error("the share envelope is not an envelope")]
     BadEnvelope,
+    /// A policy module that admission refuses.
+    #[error("policy module refused: {0}")]
+    Module(AdmissionError),
+    /// A policy module that is already deployed.
+    #[error("policy module {0} is already deployed")]
+    ModuleExists(Hash32),
+    /// More fuel than [`MAX_FUEL`].
+    #[error("transaction declares {0} fuel per script check, more than {MAX_FUEL}")]
+    FuelTooLarge(u64),
+    /// A fee too small for the declared fuel.
+    #[error("the fee {fee} does not pay for the declared fuel, which needs {needed}")]
+    FuelUnpaid {
+        /// The fee paid.
+        fee: u64,
+        /// The fee the fuel needs.
+        needed: u64,
+    },
     /// The state could not be read.
     #[error("state read failed: {0}")]
     State(String),
@@ -236,6 +256,10 @@ impl TxError {
             TxError::NotShareHolder => "NOT_SHARE_HOLDER",
             TxError::DuplicateShareRelease => "DUPLICATE_SHARE_RELEASE",
             TxError::BadEnvelope => "BAD_ENVELOPE",
+            TxError::Module(error) => error.code(),
+            TxError::ModuleExists(_) => "MODULE_EXISTS",
+            TxError::FuelTooLarge(_) => "FUEL_TOO_LARGE",
+            TxError::FuelUnpaid { .. } => "FUEL_UNPAID",
             TxError::State(_) => "STATE_ERROR",
         }
     }
@@ -580,7 +604,7 @@ impl Chain {
         let fee = self.apply_transaction(state, &mut overlay, tx, scope, &context, &mut checks)?;
         for check in checks {
             let check = ScriptCheck { remember: true, ..check };
-            if let Err(failure) = check.run(state, &verifier.cache) {
+            if let Err(failure) = check.run(state, verifier) {
                 return Err(match (failure, check.subject) {
                     (CheckFailure::State(error), _) => TxError::State(error),
                     (CheckFailure::Script(error), Subject::Input(index)) => TxError::Script { index, error },
@@ -649,7 +673,15 @@ impl Chain {
         let location =
             [context.height.to_be_bytes(), u32::try_from(index).unwrap_or(u32::MAX).to_be_bytes()].concat();
         overlay.put(Table::TxIndex, txid.0.to_vec(), location);
-        Ok(if is_coinbase { 0 } else { input_value - output_value })
+        if is_coinbase {
+            return Ok(0);
+        }
+        let fee = input_value - output_value;
+        let needed = fuel_fee(tx.fuel, tx.inputs.len() + tx.record_accesses().len());
+        if fee < needed {
+            return Err(TxError::FuelUnpaid { fee, needed });
+        }
+        Ok(fee)
     }
 
     fn check_times(&self, tx: &Transaction, context: &Context) -> Result<(), TxError> {
@@ -885,6 +917,14 @@ impl Chain {
                     envelope.clone(),
                 );
             }
+            Payload::DeployModule { code } => {
+                admit(code).map_err(TxError::Module)?;
+                let hash = Hash32::sha256(code);
+                if overlay.module(&hash)?.is_some() {
+                    return Err(TxError::ModuleExists(hash));
+                }
+                overlay.put(Table::Module, hash.0.to_vec(), code.clone());
+            }
             Payload::Revocation { grant, owner, signature } => {
                 let access = overlay.grant(grant)?.ok_or(TxError::UnknownAccess(*grant))?;
                 if overlay.revoked_at(grant)?.is_some() {
@@ -926,6 +966,15 @@ impl Chain {
         context: &Context,
         checks: &mut Vec<ScriptCheck>,
     ) -> Result<PubKey, TxError> {
+        let purpose = match tx.payload {
+            Payload::AccessGrant { purpose, .. } => purpose,
+            _ => 0,
+        };
+        let info = std::sync::Arc::new(AccessInfo {
+            grantee,
+            purpose,
+            records: records.iter().map(|access| access.record).collect(),
+        });
         let mut owner: Option<PubKey> = None;
         for access in records {
             let record = overlay.record(&access.record)?.ok_or(TxError::UnknownRecord(access.record))?;
@@ -954,6 +1003,7 @@ impl Chain {
                 sequence: access.sequence,
                 deposit_for,
                 emergency,
+                access: Some(info.clone()),
                 ..scope.check(tx, digest, context)
             });
         }
@@ -984,6 +1034,9 @@ impl Scope {
             sequence: u32::MAX,
             expiry: tx.expiry,
             height: context.height,
+            time: context.time,
+            fuel: tx.fuel,
+            access: None,
             deposit_for: None,
             emergency: false,
             // A block's signatures are not checked again: look them up, do not remember them.
@@ -1019,6 +1072,9 @@ pub fn check_transaction(tx: &Transaction) -> Result<(), TxError> {
 fn check_transaction_sized(tx: &Transaction, size: usize) -> Result<(), TxError> {
     if size > MAX_TX_SIZE {
         return Err(TxError::TooLarge(size));
+    }
+    if tx.fuel > MAX_FUEL {
+        return Err(TxError::FuelTooLarge(tx.fuel));
     }
     let coinbase = matches!(tx.payload, Payload::Coinbase { .. });
     if coinbase && !tx.inputs.is_empty() {

@@ -22,7 +22,7 @@ use super::keys::KeyArgs;
 use super::policy::{CompileArgs, compile_with};
 use super::query::{DEFAULT_NODE, answer, block_on};
 use crate::chain::builder::{Signer, pay_to_key};
-use crate::chain::limits::COINBASE_MATURITY;
+use crate::chain::limits::{COINBASE_MATURITY, fuel_fee};
 use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::transaction::{
     EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
@@ -30,6 +30,7 @@ use crate::chain::transaction::{
 use crate::client::{Client, ClientError};
 use crate::crypto::record::{self, RECORD_KEY_SIZE};
 use crate::crypto::{ecies, shamir};
+use crate::modules::admit;
 
 /// How long to wait for the transaction's block.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -45,6 +46,10 @@ pub struct TxArgs {
     /// The fee.
     #[arg(long, default_value_t = 1_000)]
     fee: u64,
+    /// Fuel each script check may burn in policy modules (the fee pays 1 per 1,000 fuel per
+    /// check: each input and each record).
+    #[arg(long, default_value_t = 0)]
+    fuel: u64,
     /// Return once the node accepts the transaction, without waiting for its block.
     #[arg(long)]
     no_wait: bool,
@@ -172,6 +177,12 @@ enum TxCommand {
         /// The grant's transaction id.
         #[arg(long)]
         grant: String,
+    },
+    /// Deploy a wasm policy module; policies call it by its SHA-256 from the next block on.
+    DeployModule {
+        /// The module's wasm file.
+        #[arg(long)]
+        wasm: PathBuf,
     },
 }
 
@@ -421,6 +432,11 @@ impl TxCommand {
                 owner: signer.key,
                 signature: Sig::EMPTY,
             }),
+            TxCommand::DeployModule { wasm } => {
+                let code = std::fs::read(wasm).map_err(|e| miette!("cannot read {}: {e}", wasm.display()))?;
+                admit(&code).map_err(|e| miette!("{}: {e} ({})", wasm.display(), e.code()))?;
+                Draft::plain(Payload::DeployModule { code })
+            }
         })
     }
 }
@@ -500,6 +516,16 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
         Err(e) => return Ok(Err(e)),
     };
     let chosen = select_coins(&coins, signer, height, needed)?;
+    let for_fuel = fuel_fee(args.fuel, chosen.len() + payload.record_accesses().len());
+    if args.fee < for_fuel {
+        return Err(miette!(
+            help = format!("pass --fee {for_fuel} or more"),
+            "--fee {} does not pay for --fuel {} in each of {} script checks",
+            args.fee,
+            args.fuel,
+            chosen.len() + payload.record_accesses().len()
+        ));
+    }
     let total: u64 = chosen.iter().map(|c| c.1).sum();
     if total > needed {
         outputs.push(TxOut { value: total - needed, lock: pay_to_key(&signer.key) });
@@ -508,6 +534,7 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
         chosen.iter().map(|(prevout, _)| TxIn { prevout: *prevout, unlock: Vec::new(), sequence: u32::MAX });
     let mut tx = Transaction::new(inputs.collect(), outputs, payload);
     tx.expiry = expiry;
+    tx.fuel = args.fuel;
     let digest = tx.signing_digest(&chain_id);
     tx.payload.set_signature(signer.sign(&digest));
     if let Some(unlock) = &unlock {

@@ -192,9 +192,9 @@ impl PolicyEngine {
     }
 
     /// Also keeps compiled artifacts in `dir`, loading back only those this node wrote.
-    pub fn with_disk_cache(mut self, dir: &Path) -> std::io::Result<Self> {
+    pub fn set_disk_cache(&mut self, dir: &Path) -> std::io::Result<()> {
         self.disk = Some(ArtifactCache::open(dir)?);
-        Ok(self)
+        Ok(())
     }
 
     /// What identifies this engine's compiled code: wasmtime's version and every setting that

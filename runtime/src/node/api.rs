@@ -1,4 +1,5 @@
-//! The HTTP API's error type: a stable code, a message, and the HTTP status that goes with it.
+//! The HTTP API's error type: a stable code, a message, and the HTTP status that goes with it;
+//! for a script that failed, the VM's error name and a policy module's reason code.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -6,7 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// An API error: `{"error": {"code": "...", "message": "..."}}`.
+use crate::chain::validate::TxError;
+
+/// An API error: `{"error": {"code": "...", "message": "...", "script_error": "...",
+/// "module_reason": 7}}`, the last two only when a script failed (and a module denied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status.
@@ -15,6 +19,10 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
+    /// The VM's error name, when a script or policy failed.
+    pub script_error: Option<&'static str>,
+    /// A policy module's reason code, when one denied.
+    pub module_reason: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -26,12 +34,32 @@ struct Body<'a> {
 struct Inner<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    script_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module_reason: Option<u32>,
 }
 
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), script_error: None, module_reason: None }
+    }
+
+    /// 400 for a transaction the chain's rules refuse.
+    pub fn refused(error: &TxError) -> Self {
+        let script = match error {
+            TxError::Script { error, .. } | TxError::Policy { error, .. } => Some(error),
+            _ => None,
+        };
+        Self {
+            script_error: script.map(|e| e.name()),
+            module_reason: match script {
+                Some(medchain_vm::ScriptError::ModuleDenied(reason)) => Some(*reason),
+                _ => None,
+            },
+            ..Self::bad_request(error.code(), error.to_string())
+        }
     }
 
     /// 400 with a code.
@@ -63,7 +91,14 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.code, message: &self.message } };
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                script_error: self.script_error,
+                module_reason: self.module_reason,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

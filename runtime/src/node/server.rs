@@ -162,7 +162,7 @@ impl Node {
             .ledger
             .chain()
             .validate_transaction(self.ledger.store(), &tx, unix_now(), self.ledger.verifier())
-            .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            .map_err(|e| ApiError::refused(&e))?;
         let mut pool = self.mempool.lock().map_err(|_| ApiError::internal("lock poisoned"))?;
         pool.insert(tx, fee).map_err(|e| match e {
             MempoolError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "DUPLICATE", e.to_string()),

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod process;
+
 use std::collections::BTreeMap;
 
 use medchain_compiler::medscript::roles::RoleRegistry;
@@ -225,6 +227,26 @@ pub fn role_payload(w: &World, subject: &PubKey, role: u32, register: bool) -> P
 pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
     let (hospital, patient, clinic, researcher) =
         (w.p.hospital.clone(), w.p.patient.clone(), w.p.clinic.clone(), w.p.researcher.clone());
+    let compiled = policy(&patient.key, &researcher.key);
+    let record_key = b"an AES key of exactly 32 bytes!!".to_vec();
+    let shares = shamir::split(&record_key, 2, 2, &mut rand::rng()).unwrap();
+    let deposits = [&hospital, &clinic]
+        .iter()
+        .zip(&shares)
+        .map(|(holder, share)| ShareDeposit {
+            holder: holder.key,
+            envelope: ecies::seal(&holder.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
+        })
+        .collect();
+    let emergency = EmergencyShares { threshold: 2, shares: deposits };
+    let storage_id = store_record(w, &compiled.script, Some(emergency));
+    (storage_id, compiled, record_key)
+}
+
+/// Releases (by the hospital) and stores (by the patient) a record under `policy`, mining a
+/// block for each. Returns the storage txid.
+pub fn store_record(w: &mut World, policy: &[u8], emergency: Option<EmergencyShares>) -> Hash32 {
+    let (hospital, patient) = (w.p.hospital.clone(), w.p.patient.clone());
     let release = w.tx(
         &hospital,
         Payload::Release {
@@ -238,25 +260,14 @@ pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
     );
     let release_id = release.txid();
     w.mine(vec![release]);
-    let compiled = policy(&patient.key, &researcher.key);
-    let record_key = b"an AES key of exactly 32 bytes!!".to_vec();
-    let shares = shamir::split(&record_key, 2, 2, &mut rand::rng()).unwrap();
-    let deposits = [&hospital, &clinic]
-        .iter()
-        .zip(&shares)
-        .map(|(holder, share)| ShareDeposit {
-            holder: holder.key,
-            envelope: ecies::seal(&holder.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
-        })
-        .collect();
     let storage = w.tx(
         &patient,
         Payload::Storage {
             release: release_id,
             patient: patient.key,
             ciphertext: Hash32::sha256(b"ciphertext"),
-            policy: compiled.script.clone(),
-            emergency: Some(EmergencyShares { threshold: 2, shares: deposits }),
+            policy: policy.to_vec(),
+            emergency,
             signature: Sig::EMPTY,
         },
         0,
@@ -264,7 +275,56 @@ pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
     );
     let storage_id = storage.txid();
     w.mine(vec![storage]);
-    (storage_id, compiled, record_key)
+    storage_id
+}
+
+/// Compiles MedScript `source` with `args`.
+pub fn compile_policy(source: &str, args: Vec<(&str, Value)>) -> Compiled {
+    let (checked, diagnostics) = check(&parse(source).unwrap(), &RoleRegistry::standard());
+    let checked = checked.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let args = args.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+    compile(&checked, &args).unwrap()
+}
+
+/// A transaction deploying a policy module, paid for by the hospital.
+pub fn deploy(w: &mut World, code: Vec<u8>) -> Transaction {
+    let hospital = w.p.hospital.clone();
+    w.tx(&hospital, Payload::DeployModule { code }, 0, None)
+}
+
+/// A grant of `record` to the researcher for `purpose`, declaring `fuel` per script check,
+/// with a key deposit if `deposit`, unlocked by the policy's first clause with the patient's key.
+pub fn fueled_grant(
+    w: &mut World,
+    record: Hash32,
+    compiled: &Compiled,
+    (purpose, fuel, deposit): (u32, u64, bool),
+) -> Transaction {
+    let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
+    let deposit = if deposit {
+        ecies::seal(&researcher.key.key().unwrap(), b"record key", &mut rand::rng()).unwrap()
+    } else {
+        Vec::new()
+    };
+    let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
+    let mut tx = w.tx(
+        &patient,
+        Payload::AccessGrant { grantee: researcher.key, purpose, records: vec![access] },
+        0,
+        None,
+    );
+    tx.fuel = fuel;
+    let digest = tx.signing_digest(&w.chain.chain_id);
+    let holdings = Holdings {
+        digest: digest.0,
+        secret_keys: vec![patient.secret],
+        deposits: [researcher.key.0].into(),
+        ..Holdings::default()
+    };
+    let witness = satisfy(compiled, &holdings).clauses[0].result.clone().unwrap();
+    tx.payload.record_accesses_mut()[0].unlock = witness.script();
+    sign_inputs(&mut tx, &w.chain.chain_id, &[&patient]);
+    tx
 }
 
 /// An access grant to the researcher, unlocked by the patient's consent clause.

@@ -1,0 +1,310 @@
+//! Policy modules on the chain and on a running node: deployment and its admission rules, an
+//! access granted or refused by a module's answer, fuel paid for in the fee, and hostile
+//! modules that end in a deny with their own reason while the node keeps serving.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::process::*;
+use common::*;
+use medchain_compiler::medscript::Compiled;
+use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+use medchain_compiler::medscript::types::Value;
+use medchain_contracts::modules::{huge_module, module};
+use medchain_runtime::chain::builder::{Signer, sign_inputs};
+use medchain_runtime::chain::codec::Encode;
+use medchain_runtime::chain::limits::{MAX_FUEL, fuel_fee};
+use medchain_runtime::chain::primitives::{Hash32, Sig};
+use medchain_runtime::chain::state::StateRead;
+use medchain_runtime::chain::transaction::{Payload, RecordAccess, Transaction};
+use medchain_runtime::chain::validate::TxError;
+use medchain_runtime::modules::admission::MAX_MODULE_SIZE;
+use medchain_vm::ScriptError;
+use serde_json::{Value as Json, json};
+
+/// Access needs the patient's signature and the module's allow; 21 and 22 are the purposes a
+/// research module is told to accept.
+const MODULE_POLICY: &str = r#"
+policy module_gated(patient: pubkey, rule: module) {
+    clause "patient and module" {
+        sig(patient) and module(rule, 21, 22)
+    }
+}
+"#;
+
+/// Break-glass by a registered institution, only while the module says it is staffed.
+const STAFFED_EMERGENCY: &str = r#"
+policy staffed(patient: pubkey, hours: module) {
+    clause "patient" {
+        sig(patient)
+    }
+    clause "staffed emergency" {
+        role_sig(medical_institution) and emergency(144 blocks) and module(hours, 7, 19)
+    }
+}
+"#;
+
+/// Fuel every grant here declares: enough for any standard module, paid by the test fee.
+const FUEL: u64 = 200_000;
+
+/// Fuel for calls to hostile modules: the most the test fee pays for (one input, one record).
+const HOSTILE_FUEL: u64 = FEE * 1_000 / 2;
+
+fn wasm(name: &str) -> Vec<u8> {
+    module(name).unwrap().wasm().unwrap()
+}
+
+/// Deploys `code` (mined), then stores a record under `source` calling it. Returns the record
+/// and its compiled policy.
+fn record_calling(w: &mut World, source: &str, param: &str, code: Vec<u8>) -> (Hash32, Compiled) {
+    let hash = Hash32::sha256(&code);
+    let tx = deploy(w, code);
+    w.mine(vec![tx]);
+    let patient = w.p.patient.key;
+    let compiled =
+        compile_policy(source, vec![("patient", Value::PubKey(patient.0)), (param, Value::Module(hash.0))]);
+    let record = store_record(w, &compiled.script, None);
+    (record, compiled)
+}
+
+fn policy_error(error: TxError) -> ScriptError {
+    match error {
+        TxError::Policy { error, .. } => error,
+        other => panic!("expected a policy refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_grant_passes_or_fails_by_the_module_answer() {
+    let mut w = World::new();
+    let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm("research_purpose"));
+
+    let wrong_purpose = fueled_grant(&mut w, record, &compiled, (7, FUEL, true));
+    assert_eq!(policy_error(w.refuse(wrong_purpose)), ScriptError::ModuleDenied(2));
+    let no_deposit = fueled_grant(&mut w, record, &compiled, (21, FUEL, false));
+    assert_eq!(policy_error(w.refuse(no_deposit)), ScriptError::ModuleDenied(1));
+    let no_fuel = fueled_grant(&mut w, record, &compiled, (21, 0, true));
+    assert_eq!(policy_error(w.refuse(no_fuel)), ScriptError::ModuleOutOfFuel);
+
+    let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let id = allowed.txid();
+    w.mine(vec![allowed]);
+    assert!(w.store.grant(&id).unwrap().is_some(), "the grant is on chain");
+}
+
+#[test]
+fn fuel_is_declared_bounded_and_paid_for() {
+    let mut w = World::new();
+    let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm("research_purpose"));
+    // One input and one record: two checks, each may burn the whole budget.
+    let affordable = FEE * 1_000 / 2;
+    assert_eq!(fuel_fee(affordable, 2), FEE);
+    let unpaid = fueled_grant(&mut w, record, &compiled, (21, affordable + 1_000, true));
+    assert_eq!(w.refuse(unpaid), TxError::FuelUnpaid { fee: FEE, needed: FEE + 2 });
+    let too_much = fueled_grant(&mut w, record, &compiled, (21, MAX_FUEL + 1, true));
+    assert_eq!(w.refuse(too_much), TxError::FuelTooLarge(MAX_FUEL + 1));
+    let paid = fueled_grant(&mut w, record, &compiled, (21, affordable, true));
+    w.mine(vec![paid]);
+}
+
+#[test]
+fn deployment_stores_code_once_and_calls_see_it_from_the_next_block() {
+    let mut w = World::new();
+    let code = wasm("research_purpose");
+    let hash = Hash32::sha256(&code);
+    let patient = w.p.patient.key;
+    let compiled = compile_policy(
+        MODULE_POLICY,
+        vec![("patient", Value::PubKey(patient.0)), ("rule", Value::Module(hash.0))],
+    );
+    let record = store_record(&mut w, &compiled.script, None);
+
+    let before_deployment = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    assert_eq!(policy_error(w.refuse(before_deployment)), ScriptError::ModuleNotFound);
+    let deployment = deploy(&mut w, code.clone());
+    let same_block = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let block = w.block(vec![deployment, same_block]);
+    w.time -= 600;
+    let refused = w.chain.validate_block(&w.store, &block, &w.verifier);
+    assert!(
+        matches!(
+            &refused,
+            Err(medchain_runtime::chain::validate::BlockError::Transaction {
+                index: 2,
+                error: TxError::Policy { error: ScriptError::ModuleNotFound, .. },
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let deployment = deploy(&mut w, code.clone());
+    w.mine(vec![deployment]);
+    assert_eq!(w.store.module(&hash).unwrap(), Some(code.clone()));
+    let again = deploy(&mut w, code);
+    assert_eq!(w.refuse(again), TxError::ModuleExists(hash));
+    let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    w.mine(vec![allowed]);
+}
+
+/// An emergency access by the hospital (a registered institution) through the policy's
+/// second clause, declaring `FUEL`.
+fn staffed_emergency(w: &mut World, record: Hash32, compiled: &Compiled) -> Transaction {
+    let hospital: Signer = w.p.hospital.clone();
+    let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit: Vec::new() };
+    let payload = Payload::EmergencyAccess {
+        requester: hospital.key,
+        justification: "unconscious patient in the emergency room".into(),
+        records: vec![access],
+        signature: Sig::EMPTY,
+    };
+    let expiry = w.tip.height + 10;
+    let mut tx = w.tx(&hospital, payload, expiry, None);
+    tx.fuel = FUEL;
+    let digest = tx.signing_digest(&w.chain.chain_id);
+    let holdings = Holdings {
+        digest: digest.0,
+        secret_keys: vec![hospital.secret],
+        roles: [(hospital.key.0, [1].into())].into(),
+        emergency_expires_in: Some(1),
+        ..Holdings::default()
+    };
+    let witness = satisfy(compiled, &holdings).clauses[1].result.clone().unwrap_or_else(|n| panic!("{n}"));
+    tx.payload.record_accesses_mut()[0].unlock = witness.script();
+    tx.payload.set_signature(hospital.sign(&digest));
+    sign_inputs(&mut tx, &w.chain.chain_id, &[&hospital]);
+    tx
+}
+
+#[test]
+fn break_glass_follows_the_institution_hours_read_from_block_time() {
+    let mut w = World::new();
+    let (record, compiled) = record_calling(&mut w, STAFFED_EMERGENCY, "hours", wasm("institution_hours"));
+    let day = w.time - w.time % 86_400 + 86_400;
+    // Blocks are 600 s apart: the next block's time is `w.time + 600`.
+    w.time = day + 3 * 3600 - 600;
+    let at_night = staffed_emergency(&mut w, record, &compiled);
+    assert_eq!(policy_error(w.refuse(at_night)), ScriptError::ModuleDenied(2));
+    w.time = day + 9 * 3600 - 600;
+    let in_the_morning = staffed_emergency(&mut w, record, &compiled);
+    w.mine(vec![in_the_morning]);
+}
+
+/// The error a node gives a submitted transaction: (HTTP status, code, script error, reason).
+async fn submit(
+    client: &reqwest::Client,
+    base: &str,
+    tx: &Transaction,
+) -> (u16, String, String, Option<u64>) {
+    let response = client
+        .post(format!("{base}/v1/transactions"))
+        .json(&json!({ "tx": hex::encode(tx.to_bytes()) }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Json = response.json().await.unwrap_or(Json::Null);
+    let error = &body["error"];
+    let text = |field: &str| error[field].as_str().unwrap_or_default().to_owned();
+    (status, text("code"), text("script_error"), error["module_reason"].as_u64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
+    let mut w = World::new();
+    let node = start(&w.genesis_json, false).await;
+    let client = reqwest::Client::new();
+    let base = node.base.clone();
+    let mut sent = 0;
+
+    // Admission: each refused deployment gets its reason; the node's state does not move.
+    let before = status(&client, &base).await;
+    let mut huge = huge_module(MAX_MODULE_SIZE).unwrap();
+    huge.truncate(MAX_MODULE_SIZE + 1);
+    let refused: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("forbidden import", wasm("forbidden_import"), "MODULE_FORBIDDEN_IMPORT"),
+        ("wrong ABI", wasm("wrong_abi"), "MODULE_NO_ENTRY_POINT"),
+        ("huge", huge, "MODULE_TOO_LARGE"),
+        ("not wasm", b"\0asm\x01\0\0\0\x01".to_vec(), "MODULE_INVALID"),
+        (
+            "SIMD",
+            wat::parse_str(
+                r#"(module (global (export "medchain_abi_version") i32 (i32.const 1))
+                     (func (export "evaluate") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 0 0 0 0))))"#,
+            )
+            .unwrap(),
+            "MODULE_INVALID",
+        ),
+        (
+            "ABI version 2",
+            wat::parse_str(
+                r#"(module (global (export "medchain_abi_version") i32 (i32.const 2))
+                     (func (export "evaluate") (result i32) (i32.const 0)))"#,
+            )
+            .unwrap(),
+            "MODULE_WRONG_ABI_VERSION",
+        ),
+        (
+            "memory over the cap",
+            wat::parse_str(
+                r#"(module (memory 17) (global (export "medchain_abi_version") i32 (i32.const 1))
+                     (func (export "evaluate") (result i32) (i32.const 0)))"#,
+            )
+            .unwrap(),
+            "MODULE_MEMORY_TOO_LARGE",
+        ),
+    ];
+    for (name, code, expected) in refused {
+        let tx = deploy(&mut w, code);
+        let (got, code, ..) = submit(&client, &base, &tx).await;
+        assert_eq!((got, code.as_str()), (400, expected), "{name}");
+    }
+    assert_eq!(status(&client, &base).await, before, "no refused deployment changed the state");
+
+    // Hostile modules deploy (they are valid wasm) and each call ends in its own deny.
+    let hostile = [
+        ("infinite_loop", "MODULE_OUT_OF_FUEL"),
+        ("memory_bomb", "MODULE_MEMORY_LIMIT"),
+        ("deep_recursion", "MODULE_STACK_OVERFLOW"),
+        ("float_heavy", "MODULE_DENIED"),
+    ];
+    let mut calls = Vec::new();
+    for (name, expected) in hostile {
+        let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm(name));
+        calls.push((name, record, compiled, expected));
+    }
+    sync(&client, &base, &w, &mut sent).await;
+    let before = status(&client, &base).await;
+    let mut float_reasons = Vec::new();
+    for (name, record, compiled, expected) in &calls {
+        // Each call twice: the verdict does not depend on the run (or on a warm cache).
+        let tx = fueled_grant(&mut w, *record, compiled, (21, HOSTILE_FUEL, true));
+        for _ in 0..2 {
+            let (got, code, script_error, reason) = submit(&client, &base, &tx).await;
+            assert_eq!(
+                (got, code.as_str(), script_error.as_str()),
+                (400, "POLICY_REFUSED", *expected),
+                "{name}"
+            );
+            if *name == "float_heavy" {
+                float_reasons.push(reason.unwrap());
+            }
+        }
+    }
+    assert_eq!(float_reasons.len(), 2);
+    assert_eq!(float_reasons[0], float_reasons[1], "the float module answers the same every time");
+    assert_eq!(status(&client, &base).await, before, "no hostile call changed the state");
+
+    // The node still serves, and a well-behaved module's grant goes through it.
+    let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm("research_purpose"));
+    sync(&client, &base, &w, &mut sent).await;
+    let refused = fueled_grant(&mut w, record, &compiled, (7, FUEL, true));
+    assert_eq!(
+        submit(&client, &base, &refused).await,
+        (400, "POLICY_REFUSED".into(), "MODULE_DENIED".into(), Some(2)),
+        "the node reports the module's reason"
+    );
+    let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let (got, ..) = submit(&client, &base, &allowed).await;
+    assert_eq!(got, 202, "a grant the module allows is accepted");
+}
