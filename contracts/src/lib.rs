@@ -2,6 +2,8 @@
 //! embedded so tools and the node can compile them without the files, and the WAT sources of
 //! the standard (and, for tests, hostile) wasm policy modules.
 
+#![forbid(unsafe_code)]
+
 pub mod modules;
 
 use medchain_compiler::medscript::model::CheckedPolicy;

@@ -131,6 +131,28 @@ fn bench_instantiation(c: &mut Criterion) {
             on_demand.run(&module, request.clone(), FUEL).unwrap()
         })
     });
+    let rule = wat::parse_str(RULE_MODULE).unwrap();
+    let rule_hash = Hash32::sha256(&rule);
+    let grantee = PubKey::from_secret(&SecretKey::from_byte_array([3; 32]).unwrap());
+    let rule_request = AccessRequest {
+        grantee: Some(grantee),
+        deposit: true,
+        roles: vec![PHYSICIAN],
+        key_roles: vec![(grantee, vec![PHYSICIAN])],
+        ..AccessRequest::default()
+    };
+    group.bench_function("cached_pooling_with_memory", |b| {
+        b.iter(|| {
+            let module = pooled.prepare(&rule_hash, &rule).unwrap();
+            pooled.run(&module, rule_request.clone(), FUEL).unwrap()
+        })
+    });
+    group.bench_function("cached_on_demand_with_memory", |b| {
+        b.iter(|| {
+            let module = on_demand.prepare(&rule_hash, &rule).unwrap();
+            on_demand.run(&module, rule_request.clone(), FUEL).unwrap()
+        })
+    });
     group.bench_function("uncached_pooling", |b| {
         b.iter(|| {
             let module = pooled.compile(black_box(&code)).unwrap();
@@ -175,9 +197,15 @@ fn report_ratios() {
         );
     }
     let base = mean_ns("module_instantiation", "cached_pooling");
-    for name in
-        ["cached_pooling", "cached_on_demand", "uncached_pooling", "uncached_on_demand", "bare_ecdsa_verify"]
-    {
+    for name in [
+        "cached_pooling",
+        "cached_on_demand",
+        "cached_pooling_with_memory",
+        "cached_on_demand_with_memory",
+        "uncached_pooling",
+        "uncached_on_demand",
+        "bare_ecdsa_verify",
+    ] {
         if let (Some(base), Some(this)) = (base, mean_ns("module_instantiation", name)) {
             println!("instantiate + call, {name}: {:.2} µs, {:.1}x cached_pooling", this / 1e3, this / base);
         }

@@ -6,12 +6,12 @@
 
 mod common;
 
+use common::admission::*;
 use common::process::*;
 use common::*;
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value;
-use medchain_contracts::modules::{huge_module, module};
 use medchain_runtime::chain::builder::{Signer, sign_inputs};
 use medchain_runtime::chain::codec::Encode;
 use medchain_runtime::chain::limits::{MAX_FUEL, fuel_fee};
@@ -19,7 +19,7 @@ use medchain_runtime::chain::primitives::{Hash32, Sig};
 use medchain_runtime::chain::state::StateRead;
 use medchain_runtime::chain::transaction::{Payload, RecordAccess, Transaction};
 use medchain_runtime::chain::validate::TxError;
-use medchain_runtime::modules::admission::MAX_MODULE_SIZE;
+use medchain_runtime::node::server::MAX_RELAY_FUEL;
 use medchain_vm::ScriptError;
 use serde_json::{Value as Json, json};
 
@@ -51,8 +51,12 @@ const FUEL: u64 = 200_000;
 /// Fuel for calls to hostile modules: the most the test fee pays for (one input, one record).
 const HOSTILE_FUEL: u64 = FEE * 1_000 / 2;
 
-fn wasm(name: &str) -> Vec<u8> {
-    module(name).unwrap().wasm().unwrap()
+/// A deployment of `code` whose fee coin stays the hospital's: for one the node refuses.
+fn unsent_deployment(w: &mut World, code: Vec<u8>) -> Transaction {
+    let tx = deploy(w, code);
+    let coin = (tx.inputs[0].prevout, tx.outputs[0].value + FEE);
+    w.coins.get_mut(&w.p.hospital.key).unwrap().push(coin);
+    tx
 }
 
 /// Deploys `code` (mined), then stores a record under `source` calling it. Returns the record
@@ -219,47 +223,24 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
 
     // Admission: each refused deployment gets its reason; the node's state does not move.
     let before = status(&client, &base).await;
-    let mut huge = huge_module(MAX_MODULE_SIZE).unwrap();
-    huge.truncate(MAX_MODULE_SIZE + 1);
-    let refused: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("forbidden import", wasm("forbidden_import"), "MODULE_FORBIDDEN_IMPORT"),
-        ("wrong ABI", wasm("wrong_abi"), "MODULE_NO_ENTRY_POINT"),
-        ("huge", huge, "MODULE_TOO_LARGE"),
-        ("not wasm", b"\0asm\x01\0\0\0\x01".to_vec(), "MODULE_INVALID"),
-        (
-            "SIMD",
-            wat::parse_str(
-                r#"(module (global (export "medchain_abi_version") i32 (i32.const 1))
-                     (func (export "evaluate") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 0 0 0 0))))"#,
-            )
-            .unwrap(),
-            "MODULE_INVALID",
-        ),
-        (
-            "ABI version 2",
-            wat::parse_str(
-                r#"(module (global (export "medchain_abi_version") i32 (i32.const 2))
-                     (func (export "evaluate") (result i32) (i32.const 0)))"#,
-            )
-            .unwrap(),
-            "MODULE_WRONG_ABI_VERSION",
-        ),
-        (
-            "memory over the cap",
-            wat::parse_str(
-                r#"(module (memory 17) (global (export "medchain_abi_version") i32 (i32.const 1))
-                     (func (export "evaluate") (result i32) (i32.const 0)))"#,
-            )
-            .unwrap(),
-            "MODULE_MEMORY_TOO_LARGE",
-        ),
-    ];
-    for (name, code, expected) in refused {
-        let tx = deploy(&mut w, code);
-        let (got, code, ..) = submit(&client, &base, &tx).await;
-        assert_eq!((got, code.as_str()), (400, expected), "{name}");
+    for (name, code, expected) in admission_cases() {
+        if expected == "ADMITTED" {
+            continue;
+        }
+        let tx = unsent_deployment(&mut w, code);
+        let (got, refusal, ..) = submit(&client, &base, &tx).await;
+        assert_eq!((got, refusal.as_str()), (400, expected), "{name}");
     }
     assert_eq!(status(&client, &base).await, before, "no refused deployment changed the state");
+    let patient = w.p.patient.key;
+    let nowhere = compile_policy(
+        MODULE_POLICY,
+        vec![("patient", Value::PubKey(patient.0)), ("rule", Value::Module([9; 32]))],
+    );
+    // One input and one record: two checks.
+    let greedy = fueled_grant(&mut w, Hash32([9; 32]), &nowhere, (21, MAX_RELAY_FUEL / 2 + 1, true));
+    let (got, refusal, ..) = submit(&client, &base, &greedy).await;
+    assert_eq!((got, refusal.as_str()), (400, "FUEL_OVER_RELAY_LIMIT"), "over the relay limit, paid or not");
 
     // Hostile modules deploy (they are valid wasm) and each call ends in its own deny.
     let hostile = [
@@ -307,4 +288,13 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
     let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
     let (got, ..) = submit(&client, &base, &allowed).await;
     assert_eq!(got, 202, "a grant the module allows is accepted");
+
+    // Deployed code is served by its hash; an unknown hash is not found.
+    let research = wasm("research_purpose");
+    let hash = Hash32::sha256(&research).to_hex();
+    let served: Json =
+        client.get(format!("{base}/v1/modules/{hash}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(served["code"], hex::encode(&research));
+    let unknown = client.get(format!("{base}/v1/modules/{}", "00".repeat(32)));
+    assert_eq!(code(unknown).await, (404, "NOT_FOUND".to_owned()));
 }

@@ -323,6 +323,26 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     assert!(again.0 == 1 && again.2.contains("ROLE_ALREADY_HELD"), "{again:?}");
     let unknown = medchain(&["tx", "--node", base, "--key", key, "revoke", "--grant", &"ab".repeat(32)]);
     assert!(unknown.0 == 1 && unknown.2.contains("UNKNOWN_ACCESS"), "{unknown:?}");
+    // A policy module deployed from its file; one that admission refuses is never sent, and
+    // fuel the fee does not pay for is caught before submitting.
+    let module_file = |name: &str| {
+        let path = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&path, medchain_contracts::modules::module(name).unwrap().wasm().unwrap()).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let deploy =
+        |file: &str| medchain(&["tx", "--node", base, "--key", key, "deploy-module", "--wasm", file]);
+    let (code, out, err) = deploy(&module_file("research_purpose"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["kind"], "deploy_module");
+    let refused = deploy(&module_file("forbidden_import"));
+    assert!(refused.0 == 2 && refused.2.contains("MODULE_FORBIDDEN_IMPORT"), "{refused:?}");
+    let unpaid = medchain(&[
+        "tx", "--node", base, "--key", key, "--fuel", "5000000", "transfer", "--to", &insurer, "--amount",
+        "1",
+    ]);
+    assert!(unpaid.0 == 2 && unpaid.2.contains("--fee"), "{unpaid:?}");
+
     let bad_key =
         medchain(&["tx", "--node", base, "--key", key, "transfer", "--to", "nope", "--amount", "1"]);
     assert!(bad_key.0 == 2 && bad_key.2.contains("not a compressed public key"), "{bad_key:?}");

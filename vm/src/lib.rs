@@ -8,6 +8,8 @@
 //! assert_eq!(result, Ok(()));
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod bitcoin;
 pub mod error;

@@ -159,7 +159,10 @@ fn consensus_config(options: EngineOptions) -> Config {
             .max_memories_per_module(1)
             .max_tables_per_module(1)
             .max_memory_size(usize::try_from(MAX_MEMORY_BYTES).unwrap_or(usize::MAX))
-            .table_elements(usize::try_from(MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX));
+            .table_elements(usize::try_from(MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX))
+            // Zero a small memory with memset on reuse instead of madvise and page faults.
+            .linear_memory_keep_resident(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX))
+            .table_keep_resident(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config

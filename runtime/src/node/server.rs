@@ -46,6 +46,11 @@ pub const MAX_JSON_BODY: usize = 2 * MAX_TX_SIZE + 4096;
 /// Most items one list response returns.
 pub const MAX_PAGE: usize = 100;
 
+/// Most fuel a transaction may declare across all its script checks for this node to validate
+/// and relay it (a relay rule, not consensus): a transaction whose module calls fail is never
+/// mined and pays nothing, so the work a refused one can cost is bounded here.
+pub const MAX_RELAY_FUEL: u64 = 20_000_000;
+
 /// How long a read challenge stays valid.
 pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(120);
 
@@ -157,6 +162,16 @@ impl Node {
 
     /// Validates a transaction against the tip and admits it to the mempool.
     pub fn submit(&self, tx: Transaction) -> ApiResult<Hash32> {
+        let checks = u64::try_from(tx.inputs.len() + tx.record_accesses().len()).unwrap_or(u64::MAX);
+        let total_fuel = tx.fuel.saturating_mul(checks);
+        if total_fuel > MAX_RELAY_FUEL {
+            return Err(ApiError::bad_request(
+                "FUEL_OVER_RELAY_LIMIT",
+                format!(
+                    "the transaction declares {total_fuel} fuel in all, more than this node relays ({MAX_RELAY_FUEL})"
+                ),
+            ));
+        }
         let _reading = self.apply.read().map_err(|_| ApiError::internal("lock poisoned"))?;
         let fee = self
             .ledger
@@ -612,6 +627,17 @@ async fn read_log(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
     Ok(Json(node.read_log_state()?))
 }
 
+async fn module(State(node): State<Arc<Node>>, UrlPath(hash): UrlPath<String>) -> ApiResult<Json<Value>> {
+    let hash = hash_param(&hash)?;
+    let code = node
+        .ledger
+        .store()
+        .module(&hash)
+        .map_err(state_error)?
+        .ok_or_else(|| ApiError::not_found("no such policy module"))?;
+    Ok(Json(json!({ "module": hash.to_hex(), "size": code.len(), "code": hex::encode(code) })))
+}
+
 async fn grant(State(node): State<Arc<Node>>, UrlPath(id): UrlPath<String>) -> ApiResult<Json<Value>> {
     let id = hash_param(&id)?;
     let store = node.ledger.store();
@@ -750,6 +776,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/patients/{key}/records", get(records))
         .route("/v1/patients/{key}/audit", get(audit))
         .route("/v1/accesses/{txid}", get(grant))
+        .route("/v1/modules/{hash}", get(module))
         .route("/v1/challenge", post(challenge))
         .route("/v1/reads", get(read_log))
         .route("/v1/keys/{key}/coins", get(coins))
