@@ -37,6 +37,7 @@ policies![
     "emergency_override",
     "key_deposit",
     "research_consent",
+    "approved_research",
     "vault_emergency",
 ];
 

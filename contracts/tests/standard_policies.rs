@@ -12,6 +12,7 @@ use medchain_compiler::medscript::satisfy::{Holdings, Witness, max_unlocking_siz
 use medchain_compiler::medscript::types::{Duration, Value};
 use medchain_compiler::medscript::{Compiled, compile, explain, format};
 use medchain_contracts::{STANDARD_POLICIES, standard};
+use medchain_vm::host::{Host, ModuleVerdict};
 use medchain_vm::{AccessHost, Flags, verify_script};
 use secp256k1::{PublicKey, SECP256K1, SecretKey};
 
@@ -307,6 +308,64 @@ fn vault_emergency() {
     assert_eq!(run(&compiled, &veto, &host(&patient, &veto)), Ok(()));
 }
 
+/// A module call: the module's hash and its arguments.
+type ModuleCall = (Vec<u8>, Vec<Vec<u8>>);
+
+/// A host whose policy modules answer `verdict`, recording the calls.
+struct ModuleHost {
+    access: AccessHost,
+    verdict: ModuleVerdict,
+    calls: std::cell::RefCell<Vec<ModuleCall>>,
+}
+
+impl Host for ModuleHost {
+    fn check_signature(&self, sig: &[u8], pubkey: &[u8], script_code: &[u8]) -> bool {
+        self.access.check_signature(sig, pubkey, script_code)
+    }
+    fn check_lock_time(&self, lock_time: i64) -> bool {
+        self.access.check_lock_time(lock_time)
+    }
+    fn check_sequence(&self, sequence: i64) -> bool {
+        self.access.check_sequence(sequence)
+    }
+    fn call_module(&self, module_hash: &[u8], args: &[Vec<u8>]) -> ModuleVerdict {
+        self.calls.borrow_mut().push((module_hash.to_vec(), args.to_vec()));
+        self.verdict
+    }
+}
+
+#[test]
+fn approved_research() {
+    let rule = [0x42; 32];
+    let compiled = compile_standard(
+        "approved_research",
+        &[("patient", Value::PubKey(key(1))), ("rule", Value::Module(rule)), ("purpose", Value::Number(21))],
+    );
+    let label = "patient consents to approved research";
+    let patient = holder(&[1]);
+    let witness = unlock(&compiled, &patient, label);
+    assert_eq!(witness.requirements.modules, vec![rule], "the planner names the module that decides");
+    let with = |verdict| ModuleHost { access: host(&patient, &witness), verdict, calls: Default::default() };
+    let run_with = |witness: &Witness, host: &ModuleHost| {
+        verify_script(&witness.script(), &compiled.script, Flags::MEDCHAIN, host).map_err(|e| e.name())
+    };
+    let allowing = with(ModuleVerdict::Allow);
+    assert_eq!(run_with(&witness, &allowing), Ok(()));
+    assert_eq!(
+        allowing.calls.borrow().as_slice(),
+        [(rule.to_vec(), vec![vec![21]])],
+        "hash and purpose passed"
+    );
+    assert_eq!(run_with(&witness, &with(ModuleVerdict::Deny(2))), Err("MODULE_DENIED"));
+    assert_eq!(run_with(&witness, &with(ModuleVerdict::OutOfFuel)), Err("MODULE_OUT_OF_FUEL"));
+    let forged = signed_by(&compiled, &patient, label, 9);
+    assert_eq!(
+        run_with(&forged, &with(ModuleVerdict::Allow)),
+        Err("NULLFAIL"),
+        "the module cannot stand in for consent"
+    );
+}
+
 #[test]
 fn listings_and_explanations() {
     let roles = RoleRegistry::standard();
@@ -322,6 +381,8 @@ fn listings_and_explanations() {
                     "pubkey" => Value::PubKey(key(n)),
                     "height" => Value::Height(700_000 + 10_000 * u32::from(n)),
                     "duration" => Value::Duration(Duration::Blocks(144)),
+                    "module" => Value::Module([n; 32]),
+                    "number" => Value::Number(20 + i64::from(n)),
                     other => panic!("no test value for {other}"),
                 };
                 (p.name.clone(), value)

@@ -2,7 +2,9 @@
 //! HTTP. A hospital is registered and releases a record; the patient stores it under a consent
 //! and emergency policy; a research team gets it through a grant with a key deposit; an insurer
 //! without consent is refused; a second hospital breaks the glass and decrypts with released key
-//! shares; the audit log shows it all; the patient revokes and the next read fails.
+//! shares; the audit log shows it all; the patient revokes and the next read fails. Then a
+//! study record under a research-purpose rule that runs as a wasm policy module: a grant for
+//! another purpose is refused with the module's reason, one for the approved purpose works.
 
 #![allow(
     clippy::indexing_slicing,
@@ -37,6 +39,12 @@ const COIN: u64 = 1_000_000;
 const FEE: u64 = 1_000;
 const COINS_EACH: usize = 4;
 const WAIT: Duration = Duration::from_secs(60);
+
+/// Fuel an access through a policy that calls a module declares for each script check.
+const MODULE_FUEL: u64 = 100_000;
+
+/// The research purpose the study record approves (cardiology research).
+const APPROVED_PURPOSE: u32 = 21;
 
 /// A party: a name, a key, and its coins.
 struct Party {
@@ -77,17 +85,17 @@ impl Demo {
     /// Pays the fee from one of `payer`'s coins, signs the payload with `author`, submits and
     /// waits for the block. Returns the txid.
     async fn send(&self, payer: &mut Party, payload: Payload, author: &Signer) -> Result<Hash32, String> {
-        let tx = self.build(payer, payload, 0, Some(author), None)?;
+        let tx = self.build(payer, payload, (0, 0), Some(author), None)?;
         self.submit(payer, tx).await.map_err(|e| e.to_string())
     }
 
-    /// Builds and signs a transaction; `unlock` makes the record accesses' unlocking script from
-    /// the signing digest.
+    /// Builds and signs a transaction ending at `expiry` with `fuel` for policy modules;
+    /// `unlock` makes the record accesses' unlocking script from the signing digest.
     fn build(
         &self,
         payer: &mut Party,
         payload: Payload,
-        expiry: u32,
+        (expiry, fuel): (u32, u64),
         author: Option<&Signer>,
         unlock: Option<&Unlocker<'_>>,
     ) -> Result<Transaction, String> {
@@ -99,6 +107,7 @@ impl Demo {
             payload,
         );
         tx.expiry = expiry;
+        tx.fuel = fuel;
         let digest = tx.signing_digest(&self.chain_id);
         if let Some(author) = author {
             tx.payload.set_signature(author.sign(&digest));
@@ -370,7 +379,7 @@ async fn story(
             Holdings { digest: digest.0, secret_keys: vec![patient_signer.secret], ..Holdings::default() };
         unlock_record(&compiled, 0, &holdings)
     };
-    let tx = demo.build(patient, grant, 0, None, Some(&consent))?;
+    let tx = demo.build(patient, grant, (0, 0), None, Some(&consent))?;
     let grant_tx = tx.clone();
     let grant_id = demo.submit(patient, tx).await.map_err(fail)?;
     let downloaded =
@@ -403,7 +412,7 @@ async fn story(
             deposit: Vec::new(),
         }],
     };
-    let sneaky_tx = demo.build(insurer, sneaky, 0, None, None)?;
+    let sneaky_tx = demo.build(insurer, sneaky, (0, 0), None, None)?;
     match demo.client.submit(&sneaky_tx).await {
         Err(ClientError::Refused { code, message, .. }) if code == "POLICY_REFUSED" => {
             println!("   self-granted access refused: {code}: {message}")
@@ -436,7 +445,7 @@ async fn story(
         };
         unlock_record(&compiled, 1, &holdings)
     };
-    let tx = demo.build(clinic, emergency, expiry, Some(&clinic_signer), Some(&break_glass))?;
+    let tx = demo.build(clinic, emergency, (expiry, 0), Some(&clinic_signer), Some(&break_glass))?;
     let emergency_id = demo.submit(clinic, tx).await.map_err(fail)?;
     let stored = demo.client.records(&patient.key().to_hex()).await.map_err(fail)?;
     println!(
@@ -444,7 +453,7 @@ async fn story(
         stored["records"].as_array().map_or(0, Vec::len)
     );
     let mut collected = Vec::new();
-    for holder in [hospital, university] {
+    for holder in [&mut *hospital, &mut *university] {
         let envelope = {
             let sealed = sealed_share(&stored, &record_id, &holder.key())?;
             let share = ecies::open(&holder.signer.secret, &sealed).map_err(|e| e.to_string())?;
@@ -573,6 +582,8 @@ async fn story(
         short(&head)
     );
 
+    research_under_a_module(demo, hospital, patient, researcher).await?;
+
     step("Blocks");
     let blocks = demo.client.blocks(20).await.map_err(fail)?;
     for b in blocks["blocks"].as_array().into_iter().flatten().rev() {
@@ -586,7 +597,7 @@ async fn story(
         if !kinds.is_empty() {
             println!(
                 "   block {:>3} {}… {}",
-                b["height"],
+                b["height"].as_u64().unwrap_or_default(),
                 b["hash"].as_str().unwrap_or_default().get(..12).unwrap_or_default(),
                 kinds.join(", ")
             );
@@ -594,6 +605,107 @@ async fn story(
     }
     println!("\nThe story played out as it should.");
     let _ = insurer;
+    Ok(())
+}
+
+/// A study record under `approved_research`: the research-purpose rule runs as a wasm policy
+/// module the hospital deploys; a grant for another purpose is refused with the module's reason,
+/// one for the approved purpose goes through and the team decrypts.
+async fn research_under_a_module(
+    demo: &Demo,
+    hospital: &mut Party,
+    patient: &mut Party,
+    researcher: &Party,
+) -> Result<(), String> {
+    let fail = |e: ClientError| e.to_string();
+    let mut rng = rand::rng();
+    step(&format!("{} deploys a research-purpose rule as a wasm policy module", hospital.name));
+    let rule = medchain_contracts::modules::module("research_purpose")
+        .ok_or("no research_purpose module")?
+        .wasm()
+        .map_err(|e| e.to_string())?;
+    let rule_hash = Hash32::sha256(&rule);
+    let hospital_signer = hospital.signer.clone();
+    demo.send(hospital, Payload::DeployModule { code: rule }, &hospital_signer).await?;
+    println!("   module {} passed admission; policies call it by its hash", short(&rule_hash));
+
+    step(&format!("{} stores a study record under the `approved_research` policy", patient.name));
+    let text = b"Cohort 7, anonymised: 412 ECGs, 9 long-QT findings.".to_vec();
+    let salt = record::new_key(&mut rng);
+    let release = Payload::Release {
+        patient: patient.key(),
+        institution: hospital.key(),
+        commitment: Hash32::sha256(&[&salt[..], &text].concat()),
+        signature: Sig::EMPTY,
+    };
+    let release_id = demo.send(hospital, release, &hospital_signer).await?;
+    let record_key = record::new_key(&mut rng);
+    let ciphertext_hash =
+        demo.client.upload(record::encrypt(&record_key, &text, &mut rng)).await.map_err(fail)?;
+    let policy = medchain_contracts::standard("approved_research").ok_or("no standard policy")?;
+    let checked = policy.checked(&RoleRegistry::standard()).map_err(|d| format!("{d:?}"))?;
+    let args = [
+        ("patient".to_owned(), PolicyValue::PubKey(patient.key().0)),
+        ("rule".to_owned(), PolicyValue::Module(rule_hash.0)),
+        ("purpose".to_owned(), PolicyValue::Number(i64::from(APPROVED_PURPOSE))),
+    ]
+    .into_iter()
+    .collect();
+    let compiled = compile(&checked, &args).map_err(|e| e.to_string())?;
+    println!("   {}", medchain_compiler::medscript::explain(&checked).lines().nth(1).unwrap_or_default());
+    let storage = Payload::Storage {
+        release: release_id,
+        patient: patient.key(),
+        ciphertext: ciphertext_hash,
+        policy: compiled.script.clone(),
+        emergency: None,
+        signature: Sig::EMPTY,
+    };
+    let patient_signer = patient.signer.clone();
+    let record_id = demo.send(patient, storage, &patient_signer).await?;
+
+    let deposit = ecies::seal(&researcher.key().key().ok_or("bad key")?, &record_key, &mut rng)
+        .map_err(|e| e.to_string())?;
+    let grant = |purpose| Payload::AccessGrant {
+        grantee: researcher.key(),
+        purpose,
+        records: vec![RecordAccess {
+            record: record_id,
+            unlock: Vec::new(),
+            sequence: u32::MAX,
+            deposit: deposit.clone(),
+        }],
+    };
+    let consent = |digest: &Hash32| {
+        let holdings =
+            Holdings { digest: digest.0, secret_keys: vec![patient_signer.secret], ..Holdings::default() };
+        unlock_record(&compiled, 0, &holdings)
+    };
+
+    step(&format!("{} signs a grant for marketing (purpose 9): the module refuses it", patient.name));
+    let tx = demo.build(patient, grant(9), (0, MODULE_FUEL), None, Some(&consent))?;
+    match demo.client.submit(&tx).await {
+        Err(ClientError::Refused { code, message, .. }) if code == "POLICY_REFUSED" => {
+            println!("   refused: {code}: {message}");
+            println!("   (research_purpose's reason 2: the grant's purpose is not the approved one)");
+        }
+        other => return Err(format!("a grant for another purpose should be refused, got {other:?}")),
+    }
+
+    step(&format!("{} grants cardiology research (purpose {APPROVED_PURPOSE})", patient.name));
+    let tx = demo.build(patient, grant(APPROVED_PURPOSE), (0, MODULE_FUEL), None, Some(&consent))?;
+    demo.submit(patient, tx).await.map_err(fail)?;
+    let downloaded =
+        demo.client.download(&demo.chain_id, &researcher.signer, &ciphertext_hash).await.map_err(fail)?;
+    let key: [u8; 32] = ecies::open(&researcher.signer.secret, &deposit)
+        .map_err(|e| e.to_string())?
+        .try_into()
+        .map_err(|_| "bad key")?;
+    let read = record::decrypt(&key, &downloaded).map_err(|e| e.to_string())?;
+    println!(
+        "   the module allowed it; the team opens its key deposit and reads: \"{}\"",
+        String::from_utf8_lossy(&read)
+    );
     Ok(())
 }
 

@@ -23,15 +23,8 @@ use medchain_runtime::node::server::MAX_RELAY_FUEL;
 use medchain_vm::ScriptError;
 use serde_json::{Value as Json, json};
 
-/// Access needs the patient's signature and the module's allow; 21 and 22 are the purposes a
-/// research module is told to accept.
-const MODULE_POLICY: &str = r#"
-policy module_gated(patient: pubkey, rule: module) {
-    clause "patient and module" {
-        sig(patient) and module(rule, 21, 22)
-    }
-}
-"#;
+/// The purpose the records here approve for research.
+const APPROVED_PURPOSE: u32 = 21;
 
 /// Break-glass by a registered institution, only while the module says it is staffed.
 const STAFFED_EMERGENCY: &str = r#"
@@ -44,6 +37,26 @@ policy staffed(patient: pubkey, hours: module) {
     }
 }
 "#;
+
+/// The standard `approved_research` policy for the patient, calling `module` for purpose 21.
+fn approved_research(w: &World, module: Hash32) -> Compiled {
+    compile_policy(
+        medchain_contracts::standard("approved_research").unwrap().source,
+        vec![
+            ("patient", Value::PubKey(w.p.patient.key.0)),
+            ("rule", Value::Module(module.0)),
+            ("purpose", Value::Number(i64::from(APPROVED_PURPOSE))),
+        ],
+    )
+}
+
+/// The staffed-emergency policy for the patient, calling `module` for hours 7 to 19.
+fn staffed_emergency_policy(w: &World, module: Hash32) -> Compiled {
+    compile_policy(
+        STAFFED_EMERGENCY,
+        vec![("patient", Value::PubKey(w.p.patient.key.0)), ("hours", Value::Module(module.0))],
+    )
+}
 
 /// Fuel every grant here declares: enough for any standard module, paid by the test fee.
 const FUEL: u64 = 200_000;
@@ -59,15 +72,17 @@ fn unsent_deployment(w: &mut World, code: Vec<u8>) -> Transaction {
     tx
 }
 
-/// Deploys `code` (mined), then stores a record under `source` calling it. Returns the record
-/// and its compiled policy.
-fn record_calling(w: &mut World, source: &str, param: &str, code: Vec<u8>) -> (Hash32, Compiled) {
+/// Deploys `code` (mined), then stores a record under the policy `policy` makes for its hash.
+/// Returns the record and its compiled policy.
+fn record_calling(
+    w: &mut World,
+    policy: fn(&World, Hash32) -> Compiled,
+    code: Vec<u8>,
+) -> (Hash32, Compiled) {
     let hash = Hash32::sha256(&code);
     let tx = deploy(w, code);
     w.mine(vec![tx]);
-    let patient = w.p.patient.key;
-    let compiled =
-        compile_policy(source, vec![("patient", Value::PubKey(patient.0)), (param, Value::Module(hash.0))]);
+    let compiled = policy(w, hash);
     let record = store_record(w, &compiled.script, None);
     (record, compiled)
 }
@@ -82,16 +97,16 @@ fn policy_error(error: TxError) -> ScriptError {
 #[test]
 fn a_grant_passes_or_fails_by_the_module_answer() {
     let mut w = World::new();
-    let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm("research_purpose"));
+    let (record, compiled) = record_calling(&mut w, approved_research, wasm("research_purpose"));
 
     let wrong_purpose = fueled_grant(&mut w, record, &compiled, (7, FUEL, true));
     assert_eq!(policy_error(w.refuse(wrong_purpose)), ScriptError::ModuleDenied(2));
-    let no_deposit = fueled_grant(&mut w, record, &compiled, (21, FUEL, false));
+    let no_deposit = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, false));
     assert_eq!(policy_error(w.refuse(no_deposit)), ScriptError::ModuleDenied(1));
-    let no_fuel = fueled_grant(&mut w, record, &compiled, (21, 0, true));
+    let no_fuel = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, 0, true));
     assert_eq!(policy_error(w.refuse(no_fuel)), ScriptError::ModuleOutOfFuel);
 
-    let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let allowed = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, true));
     let id = allowed.txid();
     w.mine(vec![allowed]);
     assert!(w.store.grant(&id).unwrap().is_some(), "the grant is on chain");
@@ -100,15 +115,15 @@ fn a_grant_passes_or_fails_by_the_module_answer() {
 #[test]
 fn fuel_is_declared_bounded_and_paid_for() {
     let mut w = World::new();
-    let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm("research_purpose"));
+    let (record, compiled) = record_calling(&mut w, approved_research, wasm("research_purpose"));
     // One input and one record: two checks, each may burn the whole budget.
     let affordable = FEE * 1_000 / 2;
     assert_eq!(fuel_fee(affordable, 2), FEE);
-    let unpaid = fueled_grant(&mut w, record, &compiled, (21, affordable + 1_000, true));
+    let unpaid = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, affordable + 1_000, true));
     assert_eq!(w.refuse(unpaid), TxError::FuelUnpaid { fee: FEE, needed: FEE + 2 });
-    let too_much = fueled_grant(&mut w, record, &compiled, (21, MAX_FUEL + 1, true));
+    let too_much = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MAX_FUEL + 1, true));
     assert_eq!(w.refuse(too_much), TxError::FuelTooLarge(MAX_FUEL + 1));
-    let paid = fueled_grant(&mut w, record, &compiled, (21, affordable, true));
+    let paid = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, affordable, true));
     w.mine(vec![paid]);
 }
 
@@ -117,17 +132,13 @@ fn deployment_stores_code_once_and_calls_see_it_from_the_next_block() {
     let mut w = World::new();
     let code = wasm("research_purpose");
     let hash = Hash32::sha256(&code);
-    let patient = w.p.patient.key;
-    let compiled = compile_policy(
-        MODULE_POLICY,
-        vec![("patient", Value::PubKey(patient.0)), ("rule", Value::Module(hash.0))],
-    );
+    let compiled = approved_research(&w, hash);
     let record = store_record(&mut w, &compiled.script, None);
 
-    let before_deployment = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let before_deployment = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, true));
     assert_eq!(policy_error(w.refuse(before_deployment)), ScriptError::ModuleNotFound);
     let deployment = deploy(&mut w, code.clone());
-    let same_block = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let same_block = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, true));
     let block = w.block(vec![deployment, same_block]);
     w.time -= 600;
     let refused = w.chain.validate_block(&w.store, &block, &w.verifier);
@@ -147,7 +158,7 @@ fn deployment_stores_code_once_and_calls_see_it_from_the_next_block() {
     assert_eq!(w.store.module(&hash).unwrap(), Some(code.clone()));
     let again = deploy(&mut w, code);
     assert_eq!(w.refuse(again), TxError::ModuleExists(hash));
-    let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let allowed = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, true));
     w.mine(vec![allowed]);
 }
 
@@ -183,7 +194,7 @@ fn staffed_emergency(w: &mut World, record: Hash32, compiled: &Compiled) -> Tran
 #[test]
 fn break_glass_follows_the_institution_hours_read_from_block_time() {
     let mut w = World::new();
-    let (record, compiled) = record_calling(&mut w, STAFFED_EMERGENCY, "hours", wasm("institution_hours"));
+    let (record, compiled) = record_calling(&mut w, staffed_emergency_policy, wasm("institution_hours"));
     let day = w.time - w.time % 86_400 + 86_400;
     // Blocks are 600 s apart: the next block's time is `w.time + 600`.
     w.time = day + 3 * 3600 - 600;
@@ -232,13 +243,10 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
         assert_eq!((got, refusal.as_str()), (400, expected), "{name}");
     }
     assert_eq!(status(&client, &base).await, before, "no refused deployment changed the state");
-    let patient = w.p.patient.key;
-    let nowhere = compile_policy(
-        MODULE_POLICY,
-        vec![("patient", Value::PubKey(patient.0)), ("rule", Value::Module([9; 32]))],
-    );
+    let nowhere = approved_research(&w, Hash32([9; 32]));
     // One input and one record: two checks.
-    let greedy = fueled_grant(&mut w, Hash32([9; 32]), &nowhere, (21, MAX_RELAY_FUEL / 2 + 1, true));
+    let greedy =
+        fueled_grant(&mut w, Hash32([9; 32]), &nowhere, (APPROVED_PURPOSE, MAX_RELAY_FUEL / 2 + 1, true));
     let (got, refusal, ..) = submit(&client, &base, &greedy).await;
     assert_eq!((got, refusal.as_str()), (400, "FUEL_OVER_RELAY_LIMIT"), "over the relay limit, paid or not");
 
@@ -251,7 +259,7 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
     ];
     let mut calls = Vec::new();
     for (name, expected) in hostile {
-        let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm(name));
+        let (record, compiled) = record_calling(&mut w, approved_research, wasm(name));
         calls.push((name, record, compiled, expected));
     }
     sync(&client, &base, &w, &mut sent).await;
@@ -259,7 +267,7 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
     let mut float_reasons = Vec::new();
     for (name, record, compiled, expected) in &calls {
         // Each call twice: the verdict does not depend on the run (or on a warm cache).
-        let tx = fueled_grant(&mut w, *record, compiled, (21, HOSTILE_FUEL, true));
+        let tx = fueled_grant(&mut w, *record, compiled, (APPROVED_PURPOSE, HOSTILE_FUEL, true));
         for _ in 0..2 {
             let (got, code, script_error, reason) = submit(&client, &base, &tx).await;
             assert_eq!(
@@ -277,7 +285,7 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
     assert_eq!(status(&client, &base).await, before, "no hostile call changed the state");
 
     // The node still serves, and a well-behaved module's grant goes through it.
-    let (record, compiled) = record_calling(&mut w, MODULE_POLICY, "rule", wasm("research_purpose"));
+    let (record, compiled) = record_calling(&mut w, approved_research, wasm("research_purpose"));
     sync(&client, &base, &w, &mut sent).await;
     let refused = fueled_grant(&mut w, record, &compiled, (7, FUEL, true));
     assert_eq!(
@@ -285,7 +293,7 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
         (400, "POLICY_REFUSED".into(), "MODULE_DENIED".into(), Some(2)),
         "the node reports the module's reason"
     );
-    let allowed = fueled_grant(&mut w, record, &compiled, (21, FUEL, true));
+    let allowed = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, true));
     let (got, ..) = submit(&client, &base, &allowed).await;
     assert_eq!(got, 202, "a grant the module allows is accepted");
 

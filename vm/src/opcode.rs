@@ -151,7 +151,7 @@ opcode_table! {
     CHECKROLEVERIFY = 0xb3, "CHECKROLEVERIFY", Medical, "key role -- key role : fail with MISSING_ROLE unless key holds role (a number) in chain state at the transaction's height. Bitcoin's NOP4.";
     CHECKDEPOSITVERIFY = 0xb4, "CHECKDEPOSITVERIFY", Medical, "key -- key : fail with MISSING_KEY_DEPOSIT unless the transaction carries a key deposit addressed to key. Bitcoin's NOP5.";
     CHECKEMERGENCYVERIFY = 0xb5, "CHECKEMERGENCYVERIFY", Medical, "n -- n : fail with NOT_EMERGENCY unless the transaction is an emergency access with a justification, or EMERGENCY_EXPIRY unless its access expires within n blocks. Bitcoin's NOP6.";
-    CALLMODULEVERIFY = 0xb6, "CALLMODULEVERIFY", Medical, "args.. n hash -- args.. n hash : run the wasm policy module with this 32-byte hash on the n arguments; deny fails with MODULE_DENIED, no module runtime with MODULE_UNAVAILABLE. Bitcoin's NOP7.";
+    CALLMODULEVERIFY = 0xb6, "CALLMODULEVERIFY", Medical, "args.. n hash -- args.. n hash : run the wasm policy module with this 32-byte hash on the n arguments; deny fails with MODULE_DENIED, running out of fuel, memory or stack or trapping with MODULE_OUT_OF_FUEL, MODULE_MEMORY_LIMIT, MODULE_STACK_OVERFLOW or MODULE_TRAP, an unknown hash with MODULE_NOT_FOUND, no module runtime with MODULE_UNAVAILABLE. Bitcoin's NOP7.";
     CHECKEXPIRYVERIFY = 0xb7, "CHECKEXPIRYVERIFY", Medical, "t -- t : fail with ACCESS_EXPIRY unless the transaction's access expires at or before t (a height, or a time from 500,000,000 on). Bitcoin's NOP8.";
     NOP9 = 0xb8, "NOP9", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";
     NOP10 = 0xb9, "NOP10", UpgradableNop, "Does nothing; DISCOURAGE_UPGRADABLE_NOPS when executed under that flag.";

@@ -106,6 +106,16 @@ fn module_call_passes_arguments_bottom_first() {
     assert_eq!(allow.asked.borrow().as_slice(), ["module 32 [[1], [2]]"]);
     let deny = TestHost { module: Some(ModuleVerdict::Deny(9)), ..TestHost::default() };
     assert_eq!(run(&locking, MED, &deny).0, Err(ScriptError::ModuleDenied(9)));
+    for (fault, error) in [
+        (ModuleVerdict::OutOfFuel, ScriptError::ModuleOutOfFuel),
+        (ModuleVerdict::MemoryLimit, ScriptError::ModuleMemoryLimit),
+        (ModuleVerdict::StackOverflow, ScriptError::ModuleStackOverflow),
+        (ModuleVerdict::Trap, ScriptError::ModuleTrap),
+        (ModuleVerdict::NotFound, ScriptError::ModuleNotFound),
+    ] {
+        let host = TestHost { module: Some(fault), ..TestHost::default() };
+        assert_eq!(run(&locking, MED, &host).0, Err(error), "{fault:?}");
+    }
 
     let short_hash = script(&[&[0x51, 0x51], &push_bytes(&[7; 31]), &[Opcode::CALLMODULEVERIFY.0]]);
     assert_eq!(run(&short_hash, MED, &allow).0, Err(ScriptError::ModuleHashSize));

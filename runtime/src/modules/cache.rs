@@ -89,9 +89,16 @@ fn deserialize(engine: &Engine, artifact: &[u8]) -> Option<Module> {
     unsafe { Module::deserialize(engine, artifact) }.ok()
 }
 
+/// The key and the artifacts are readable and writable by the node's user only.
+const PRIVATE_MODE: u32 = 0o600;
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = path.with_extension("tmp");
-    let mut file = fs::File::create(&temp)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_MODE);
+    let mut file = options.open(&temp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&temp, path)
