@@ -335,6 +335,11 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     let (code, out, err) = deploy(&module_file("research_purpose"));
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["kind"], "deploy_module");
+    let research = medchain_contracts::modules::module("research_purpose").unwrap().wasm().unwrap();
+    let hash = Hash32::sha256(&research).to_hex();
+    let (code, out, _) = medchain(&["query", "--node", base, "module", &hash]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["code"], hex::encode(&research));
     let refused = deploy(&module_file("forbidden_import"));
     assert!(refused.0 == 2 && refused.2.contains("MODULE_FORBIDDEN_IMPORT"), "{refused:?}");
     let unpaid = medchain(&[

@@ -40,6 +40,8 @@ enum Query {
     Coins { key: String },
     /// The node's read log and its anchor.
     Reads,
+    /// A deployed policy module's code, by its hash.
+    Module { hash: String },
 }
 
 impl Query {
@@ -54,6 +56,7 @@ impl Query {
             Query::Access { txid } => format!("/v1/accesses/{txid}"),
             Query::Coins { key } => format!("/v1/keys/{key}/coins"),
             Query::Reads => "/v1/reads".into(),
+            Query::Module { hash } => format!("/v1/modules/{hash}"),
         }
     }
 }
