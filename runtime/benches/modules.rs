@@ -75,7 +75,6 @@ impl Host for RuleHost<'_> {
         let request = AccessRequest {
             grantee: Some(self.grantee),
             deposit: true,
-            roles: vec![PHYSICIAN],
             args: args.to_vec(),
             key_roles: vec![(self.grantee, vec![PHYSICIAN])],
             ..AccessRequest::default()
@@ -137,7 +136,6 @@ fn bench_instantiation(c: &mut Criterion) {
     let rule_request = AccessRequest {
         grantee: Some(grantee),
         deposit: true,
-        roles: vec![PHYSICIAN],
         key_roles: vec![(grantee, vec![PHYSICIAN])],
         ..AccessRequest::default()
     };

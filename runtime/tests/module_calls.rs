@@ -12,15 +12,18 @@ use common::*;
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value;
-use medchain_runtime::chain::builder::{Signer, sign_inputs};
+use medchain_runtime::chain::builder::{Signer, pay_to_key, sign_inputs};
 use medchain_runtime::chain::codec::Encode;
 use medchain_runtime::chain::limits::{MAX_FUEL, fuel_fee};
 use medchain_runtime::chain::primitives::{Hash32, Sig};
 use medchain_runtime::chain::state::StateRead;
-use medchain_runtime::chain::transaction::{Payload, RecordAccess, Transaction};
+use medchain_runtime::chain::transaction::{Payload, RecordAccess, Transaction, TxIn, TxOut};
 use medchain_runtime::chain::validate::TxError;
+use medchain_runtime::modules::abi::MODULE_CALL_FUEL;
+use medchain_runtime::modules::{AccessRequest, EngineOptions, PolicyEngine};
 use medchain_runtime::node::server::MAX_RELAY_FUEL;
 use medchain_vm::ScriptError;
+use medchain_vm::num::encode_num;
 use serde_json::{Value as Json, json};
 
 /// The purpose the records here approve for research.
@@ -110,6 +113,30 @@ fn a_grant_passes_or_fails_by_the_module_answer() {
     let id = allowed.txid();
     w.mine(vec![allowed]);
     assert!(w.store.grant(&id).unwrap().is_some(), "the grant is on chain");
+}
+
+#[test]
+fn a_call_costs_its_fixed_price_and_the_fuel_the_module_burns() {
+    let mut w = World::new();
+    let code = wasm("research_purpose");
+    let (record, compiled) = record_calling(&mut w, approved_research, code.clone());
+    // What the module itself burns on this grant, measured on a bare engine.
+    let engine = PolicyEngine::new(EngineOptions::default()).unwrap();
+    let request = AccessRequest {
+        purpose: APPROVED_PURPOSE,
+        deposit: true,
+        args: vec![encode_num(i64::from(APPROVED_PURPOSE))],
+        ..AccessRequest::default()
+    };
+    let burned = engine.evaluate(&Hash32::sha256(&code), &code, request, FUEL).unwrap().fuel;
+    // Fuel covering the call but leaving the module none (wasmtime checks fuel at function
+    // entries and loop heads, so the boundary inside a module is not per instruction).
+    let none_left = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MODULE_CALL_FUEL, true));
+    assert_eq!(policy_error(w.refuse(none_left)), ScriptError::ModuleOutOfFuel);
+    let no_call = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MODULE_CALL_FUEL - 1, true));
+    assert_eq!(policy_error(w.refuse(no_call)), ScriptError::ModuleOutOfFuel);
+    let enough = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MODULE_CALL_FUEL + burned, true));
+    w.mine(vec![enough]);
 }
 
 #[test]
@@ -243,12 +270,22 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
         assert_eq!((got, refusal.as_str()), (400, expected), "{name}");
     }
     assert_eq!(status(&client, &base).await, before, "no refused deployment changed the state");
-    let nowhere = approved_research(&w, Hash32([9; 32]));
-    // One input and one record: two checks.
-    let greedy =
-        fueled_grant(&mut w, Hash32([9; 32]), &nowhere, (APPROVED_PURPOSE, MAX_RELAY_FUEL / 2 + 1, true));
+    // A paid, valid transfer from three coins declaring fuel past the relay limit in all.
+    let researcher = w.p.researcher.clone();
+    let coins: Vec<_> = (0..3).map(|_| w.coins.get_mut(&researcher.key).unwrap().pop().unwrap()).collect();
+    let fuel = MAX_RELAY_FUEL / 3 + 1;
+    let fee = fuel_fee(fuel, 3);
+    let total: u64 = coins.iter().map(|c| c.1).sum();
+    let mut greedy = Transaction::new(
+        coins.iter().map(|c| TxIn { prevout: c.0, unlock: Vec::new(), sequence: u32::MAX }).collect(),
+        vec![TxOut { value: total - fee, lock: pay_to_key(&researcher.key) }],
+        Payload::Transfer,
+    );
+    greedy.fuel = fuel;
+    sign_inputs(&mut greedy, &w.chain.chain_id, &[&researcher, &researcher, &researcher]);
     let (got, refusal, ..) = submit(&client, &base, &greedy).await;
-    assert_eq!((got, refusal.as_str()), (400, "FUEL_OVER_RELAY_LIMIT"), "over the relay limit, paid or not");
+    assert_eq!((got, refusal.as_str()), (400, "FUEL_OVER_RELAY_LIMIT"), "paid and valid, but not relayed");
+    w.mine(vec![greedy]);
 
     // Hostile modules deploy (they are valid wasm) and each call ends in its own deny.
     let hostile = [

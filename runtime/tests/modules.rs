@@ -52,7 +52,6 @@ fn grant(purpose: u32, deposit: bool, args: &[i64]) -> AccessRequest {
         time: MIDNIGHT + 9 * 3600 + 1800,
         deposit,
         emergency: false,
-        roles: vec![2],
         args: args.iter().map(|&n| encode_num(n)).collect(),
         key_roles: vec![(key(1), vec![2])],
     }
@@ -274,10 +273,11 @@ fn the_disk_cache_loads_back_only_what_this_node_wrote() {
         .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
         .collect();
     assert_eq!(artifacts.len(), 1);
-    // A second engine loads the artifact (no code needed: a wrong code would fail the hash check
-    // only when compiling).
+    assert_eq!(first.compilations(), 1);
+    // A second engine loads the artifact instead of compiling.
     let second = cached_engine(dir.path());
     assert_eq!(second.evaluate(&hash, &code, grant(21, true, &[21]), FUEL), expected);
+    assert_eq!(second.compilations(), 0, "loaded from disk");
     // A tampered artifact is not loaded: the module is compiled again and still answers.
     let mut bytes = std::fs::read(&artifacts[0]).unwrap_or_default();
     let last = bytes.len() - 1;
@@ -285,7 +285,14 @@ fn the_disk_cache_loads_back_only_what_this_node_wrote() {
     std::fs::write(&artifacts[0], &bytes).unwrap();
     let third = cached_engine(dir.path());
     assert_eq!(third.evaluate(&hash, &code, grant(21, true, &[21]), FUEL), expected);
+    assert_eq!(third.compilations(), 1, "a tampered artifact is compiled again");
     assert_ne!(std::fs::read(&artifacts[0]).unwrap_or_default(), bytes, "the artifact was rewritten");
+    // Another node's artifact (tagged under another key) is not loaded either.
+    let other_node = tempfile::tempdir().unwrap();
+    let fourth = cached_engine(other_node.path());
+    std::fs::copy(&artifacts[0], other_node.path().join(artifacts[0].file_name().unwrap())).unwrap();
+    assert_eq!(fourth.evaluate(&hash, &code, grant(21, true, &[21]), FUEL), expected);
+    assert_eq!(fourth.compilations(), 1, "another node's artifact is compiled again");
     // Code that does not match its hash is refused, never run.
     let other = wasm("institution_hours");
     assert!(engine().evaluate(&hash, &other, grant(21, true, &[21]), FUEL).is_err());

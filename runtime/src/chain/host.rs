@@ -15,6 +15,7 @@ use super::primitives::{Hash32, PubKey};
 use super::scripts::Verifier;
 use super::state::{StateError, StateRead};
 use crate::modules::AccessRequest;
+use crate::modules::abi::MODULE_CALL_FUEL;
 
 /// The access a record's policy is checked for: what a policy module is told about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,17 +80,18 @@ impl<S: StateRead + ?Sized> ChainHost<'_, S> {
         keys.sort();
         keys.dedup();
         for key in keys {
-            let roles = self.state.roles_of(&key)?;
-            if request.grantee == Some(key) {
-                request.roles = roles.clone();
-            }
-            request.key_roles.push((key, roles));
+            request.key_roles.push((key, self.state.roles_of(&key)?));
         }
         Ok(request)
     }
 
-    /// Runs the module, charging its fuel to this check.
+    /// Runs the module, charging the call and its fuel to this check.
     fn evaluate_module(&self, hash: &[u8], args: &[Vec<u8>]) -> Result<ModuleVerdict, String> {
+        let Some(left) = self.fuel.get().checked_sub(MODULE_CALL_FUEL) else {
+            self.fuel.set(0);
+            return Ok(ModuleVerdict::OutOfFuel);
+        };
+        self.fuel.set(left);
         let Ok(hash) = <[u8; 32]>::try_from(hash).map(Hash32) else { return Ok(ModuleVerdict::NotFound) };
         let Some(code) = self.state.module(&hash).map_err(|e| e.to_string())? else {
             return Ok(ModuleVerdict::NotFound);

@@ -546,4 +546,10 @@ impl Transaction {
     pub fn record_accesses(&self) -> &[RecordAccess] {
         self.payload.record_accesses()
     }
+
+    /// How many script checks validation runs: one per input, one per record accessed. Each
+    /// may burn the declared fuel.
+    pub fn script_checks(&self) -> usize {
+        self.inputs.len() + self.record_accesses().len()
+    }
 }

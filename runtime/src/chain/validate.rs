@@ -677,7 +677,7 @@ impl Chain {
             return Ok(0);
         }
         let fee = input_value - output_value;
-        let needed = fuel_fee(tx.fuel, tx.inputs.len() + tx.record_accesses().len());
+        let needed = fuel_fee(tx.fuel, tx.script_checks());
         if fee < needed {
             return Err(TxError::FuelUnpaid { fee, needed });
         }

@@ -22,7 +22,7 @@ use super::keys::KeyArgs;
 use super::policy::{CompileArgs, compile_with};
 use super::query::{DEFAULT_NODE, answer, block_on};
 use crate::chain::builder::{Signer, pay_to_key};
-use crate::chain::limits::{COINBASE_MATURITY, fuel_fee};
+use crate::chain::limits::{COINBASE_MATURITY, MAX_TX_IO, fuel_fee};
 use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::transaction::{
     EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
@@ -516,14 +516,23 @@ async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Resu
         Err(e) => return Ok(Err(e)),
     };
     let chosen = select_coins(&coins, signer, height, needed)?;
-    let for_fuel = fuel_fee(args.fuel, chosen.len() + payload.record_accesses().len());
-    if args.fee < for_fuel {
+    let checks = |inputs: usize| inputs + payload.record_accesses().len();
+    if args.fee < fuel_fee(args.fuel, checks(chosen.len())) {
+        // The fee that pays for the fuel with the coins that fee itself needs.
+        let mut fee = fuel_fee(args.fuel, checks(chosen.len()));
+        for _ in 0..MAX_TX_IO {
+            let inputs = select_coins(&coins, signer, height, paid.saturating_add(fee))?.len();
+            if fuel_fee(args.fuel, checks(inputs)) <= fee {
+                break;
+            }
+            fee = fuel_fee(args.fuel, checks(inputs));
+        }
         return Err(miette!(
-            help = format!("pass --fee {for_fuel} or more"),
+            help = format!("pass --fee {fee} or more"),
             "--fee {} does not pay for --fuel {} in each of {} script checks",
             args.fee,
             args.fuel,
-            chosen.len() + payload.record_accesses().len()
+            checks(chosen.len())
         ));
     }
     let total: u64 = chosen.iter().map(|c| c.1).sum();

@@ -52,6 +52,10 @@ const fn getter(name: &'static str, result: Ty) -> HostFunction {
     HostFunction { name, params: &[], results, fuel: GETTER_FUEL, fuel_per_byte: 0, uses_memory: false }
 }
 
+/// Fuel every module call costs before anything runs: finding the code, building the request
+/// (role lookups included), taking an instance. A check without it left ends out of fuel.
+pub const MODULE_CALL_FUEL: u64 = 5_000;
+
 /// Fuel for a call that reads one number of the request.
 pub const GETTER_FUEL: u64 = 10;
 

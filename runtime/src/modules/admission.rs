@@ -134,8 +134,10 @@ pub fn admit(code: &[u8]) -> Result<(), AdmissionError> {
 }
 
 fn check_counts(types: &TypesRef<'_>) -> Result<(), AdmissionError> {
-    if types.function_count() > MAX_FUNCTIONS {
-        return Err(AdmissionError::TooManyFunctions(types.function_count()));
+    let imported = types.core_imports().into_iter().flatten().count();
+    let defined = types.function_count().saturating_sub(u32::try_from(imported).unwrap_or(u32::MAX));
+    if defined > MAX_FUNCTIONS {
+        return Err(AdmissionError::TooManyFunctions(defined));
     }
     if types.global_count() > MAX_GLOBALS {
         return Err(AdmissionError::TooManyGlobals(types.global_count()));

@@ -89,17 +89,13 @@ fn deserialize(engine: &Engine, artifact: &[u8]) -> Option<Module> {
     unsafe { Module::deserialize(engine, artifact) }.ok()
 }
 
-/// The key and the artifacts are readable and writable by the node's user only.
-const PRIVATE_MODE: u32 = 0o600;
-
+/// Writes `bytes` to `path` through a temporary file of its own in the same directory (readable
+/// by the node's user only), so concurrent writers and crashes never leave a partial file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let temp = path.with_extension("tmp");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_MODE);
-    let mut file = options.open(&temp)?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&temp, path)
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

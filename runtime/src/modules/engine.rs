@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use medchain_vm::host::ModuleVerdict;
 use sha2::{Digest, Sha256};
@@ -30,7 +31,7 @@ pub const MAX_MEMORY_BYTES: u64 = MAX_MEMORY_PAGES * PAGE_SIZE;
 /// Most compiled modules kept in memory (the oldest is forgotten first).
 pub const MAX_CACHED_MODULES: usize = 256;
 
-/// Instances the pooling allocator keeps slots for: calls running at once.
+/// Instances the pooling allocator keeps slots for: calls running at once (more wait).
 pub const POOL_INSTANCES: u32 = 256;
 
 /// Longest signature `verify_signature` reads (a DER signature is at most 72 bytes).
@@ -65,9 +66,20 @@ pub enum EngineError {
         /// Why.
         error: String,
     },
-    /// No instance could be made for a reason that is not the module's.
-    #[error("cannot instantiate a policy module: {0}")]
-    Instantiate(String),
+    /// A call failed for a reason that is not the module's (the operating system refused
+    /// memory, wasmtime failed).
+    #[error("a policy module could not run: {0}")]
+    Run(String),
+}
+
+/// A module's misuse of a host function (a pointer out of bounds, a negative length, no
+/// memory): the call ends as a trap, a verdict on the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct ModuleFault(&'static str);
+
+fn module_fault(what: &'static str) -> wasmtime::Error {
+    wasmtime::Error::new(ModuleFault(what))
 }
 
 /// A call's outcome: the verdict and the fuel it burned.
@@ -81,7 +93,7 @@ pub struct Evaluation {
 
 /// A compiled module with the host ABI linked in, ready to instantiate.
 #[derive(Clone)]
-pub struct CompiledModule(Arc<InstancePre<CallState>>);
+pub struct CompiledModule(InstancePre<CallState>);
 
 impl std::fmt::Debug for CompiledModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,7 +104,10 @@ impl std::fmt::Debug for CompiledModule {
 /// What one call's store holds.
 pub struct CallState {
     request: AccessRequest,
+    /// The module grew its memory past the cap (a verdict).
     memory_refused: bool,
+    /// The operating system could not give memory under the cap (this node's failure).
+    node_failure: Option<String>,
 }
 
 impl ResourceLimiter for CallState {
@@ -100,22 +115,65 @@ impl ResourceLimiter for CallState {
         &mut self,
         _current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if u64::try_from(desired).unwrap_or(u64::MAX) > MAX_MEMORY_BYTES {
             self.memory_refused = true;
-            return Err(wasmtime::Error::msg("memory past the cap"));
+            return Err(module_fault("memory past the cap"));
         }
-        Ok(true)
+        // Past the module's own declared maximum: `memory.grow` answers -1, as wasm says.
+        Ok(maximum.is_none_or(|maximum| desired <= maximum))
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.node_failure = Some(format!("memory could not grow: {error}"));
+        Err(error)
     }
 
     fn table_growing(
         &mut self,
         _current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(u64::try_from(desired).unwrap_or(u64::MAX) <= MAX_TABLE_ELEMENTS)
+        let within = u64::try_from(desired).unwrap_or(u64::MAX) <= MAX_TABLE_ELEMENTS;
+        Ok(within && maximum.is_none_or(|maximum| desired <= maximum))
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.node_failure = Some(format!("a table could not grow: {error}"));
+        Err(error)
+    }
+}
+
+/// Slots for calls running at once: a call waits for one rather than fail when the pool is
+/// busy, so load never turns into a verdict.
+struct Slots {
+    free: Mutex<u32>,
+    released: Condvar,
+}
+
+/// A taken slot, given back when dropped.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn take(&self) -> Result<Slot<'_>, EngineError> {
+        let poisoned = |_| EngineError::Run("slot lock poisoned".into());
+        let mut free = self.free.lock().map_err(poisoned)?;
+        while *free == 0 {
+            free = self.released.wait(free).map_err(poisoned)?;
+        }
+        *free -= 1;
+        Ok(Slot(self))
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.0.free.lock() {
+            *free += 1;
+            self.0.released.notify_one();
+        }
     }
 }
 
@@ -126,6 +184,8 @@ pub struct PolicyEngine {
     fingerprint: [u8; 32],
     memory: Mutex<Compiled>,
     disk: Option<ArtifactCache>,
+    slots: Slots,
+    compilations: AtomicU64,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -191,7 +251,15 @@ impl PolicyEngine {
         hasher.write(b"medchain/policy-engine/v1");
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let fingerprint = hasher.0.finalize().into();
-        Ok(Self { engine, linker, fingerprint, memory: Mutex::new(Compiled::default()), disk: None })
+        Ok(Self {
+            engine,
+            linker,
+            fingerprint,
+            memory: Mutex::new(Compiled::default()),
+            disk: None,
+            slots: Slots { free: Mutex::new(POOL_INSTANCES), released: Condvar::new() },
+            compilations: AtomicU64::new(0),
+        })
     }
 
     /// Also keeps compiled artifacts in `dir`, loading back only those this node wrote.
@@ -206,8 +274,14 @@ impl PolicyEngine {
         self.fingerprint
     }
 
+    /// How many modules this engine compiled (rather than found in a cache).
+    pub fn compilations(&self) -> u64 {
+        self.compilations.load(Ordering::Relaxed)
+    }
+
     /// Compiles `code` with no cache.
     pub fn compile(&self, code: &[u8]) -> Result<CompiledModule, EngineError> {
+        self.compilations.fetch_add(1, Ordering::Relaxed);
         let hash = Hash32::sha256(code);
         let module = Module::new(&self.engine, code)
             .map_err(|e| EngineError::Compile { hash, error: e.to_string() })?;
@@ -219,7 +293,7 @@ impl PolicyEngine {
             .linker
             .instantiate_pre(module)
             .map_err(|e| EngineError::Compile { hash, error: e.to_string() })?;
-        Ok(CompiledModule(Arc::new(pre)))
+        Ok(CompiledModule(pre))
     }
 
     /// The module with this hash, from memory, from disk, or compiled from `code` (which must
@@ -265,24 +339,18 @@ impl PolicyEngine {
         request: AccessRequest,
         fuel: u64,
     ) -> Result<Evaluation, EngineError> {
-        let mut store = Store::new(&self.engine, CallState { request, memory_refused: false });
+        let _slot = self.slots.take()?;
+        let state = CallState { request, memory_refused: false, node_failure: None };
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state as &mut dyn ResourceLimiter);
         store.set_fuel(fuel).map_err(|e| EngineError::Config(e.to_string()))?;
-        let verdict = match module.0.instantiate(&mut store) {
-            Err(error) if error.downcast_ref::<Trap>().is_none() && !store.data().memory_refused => {
-                return Err(EngineError::Instantiate(error.to_string()));
-            }
-            Err(error) => fault(&store, &error),
-            Ok(instance) => {
-                let answer = instance
-                    .get_typed_func::<(), i32>(&mut store, ENTRY_POINT)
-                    .and_then(|entry| entry.call(&mut store, ()));
-                match answer {
-                    Ok(0) => ModuleVerdict::Allow,
-                    Ok(reason) => ModuleVerdict::Deny(reason.cast_unsigned()),
-                    Err(error) => fault(&store, &error),
-                }
-            }
+        let answer = module.0.instantiate(&mut store).and_then(|instance| {
+            instance.get_typed_func::<(), i32>(&mut store, ENTRY_POINT)?.call(&mut store, ())
+        });
+        let verdict = match answer {
+            Ok(0) => ModuleVerdict::Allow,
+            Ok(reason) => ModuleVerdict::Deny(reason.cast_unsigned()),
+            Err(error) => fault(store.data(), &error)?,
         };
         let left = store.get_fuel().unwrap_or(0);
         Ok(Evaluation { verdict, fuel: fuel.saturating_sub(left) })
@@ -301,15 +369,21 @@ impl PolicyEngine {
     }
 }
 
-/// The verdict for a call that ended in an error.
-fn fault(store: &Store<CallState>, error: &wasmtime::Error) -> ModuleVerdict {
-    if store.data().memory_refused {
-        return ModuleVerdict::MemoryLimit;
+/// The verdict for a call that ended in an error, or this node's failure when the error is
+/// not the module's doing.
+fn fault(state: &CallState, error: &wasmtime::Error) -> Result<ModuleVerdict, EngineError> {
+    if let Some(failure) = &state.node_failure {
+        return Err(EngineError::Run(failure.clone()));
+    }
+    if state.memory_refused {
+        return Ok(ModuleVerdict::MemoryLimit);
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => ModuleVerdict::OutOfFuel,
-        Some(Trap::StackOverflow) => ModuleVerdict::StackOverflow,
-        _ => ModuleVerdict::Trap,
+        Some(Trap::OutOfFuel) => Ok(ModuleVerdict::OutOfFuel),
+        Some(Trap::StackOverflow) => Ok(ModuleVerdict::StackOverflow),
+        Some(_) => Ok(ModuleVerdict::Trap),
+        None if error.downcast_ref::<ModuleFault>().is_some() => Ok(ModuleVerdict::Trap),
+        None => Err(EngineError::Run(error.to_string())),
     }
 }
 
@@ -333,7 +407,7 @@ fn memory(caller: &mut Caller<'_, CallState>) -> HostResult<Memory> {
     caller
         .get_export(MEMORY_EXPORT)
         .and_then(Extern::into_memory)
-        .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))
+        .ok_or_else(|| module_fault("the module exports no memory"))
 }
 
 fn offset(ptr: i32) -> usize {
@@ -344,7 +418,7 @@ fn write_memory(caller: &mut Caller<'_, CallState>, ptr: i32, bytes: &[u8]) -> H
     let memory = memory(caller)?;
     memory
         .write(&mut *caller, offset(ptr), bytes)
-        .map_err(|_| wasmtime::Error::msg("a host call writes out of bounds"))
+        .map_err(|_| module_fault("a host call writes out of bounds"))
 }
 
 /// Reads `len` bytes at `ptr`, checking bounds before copying anything.
@@ -355,7 +429,7 @@ fn read_memory(caller: &mut Caller<'_, CallState>, ptr: i32, len: usize) -> Host
         .checked_add(len)
         .and_then(|end| memory.data(&*caller).get(start..end))
         .map(<[u8]>::to_vec)
-        .ok_or_else(|| wasmtime::Error::msg("a host call reads out of bounds"))
+        .ok_or_else(|| module_fault("a host call reads out of bounds"))
 }
 
 fn index(i: i32) -> usize {
@@ -392,7 +466,7 @@ fn link_host_functions(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     getter!("has_deposit", i32, |r| i32::from(r.deposit));
     getter!("is_emergency", i32, |r| i32::from(r.emergency));
     getter!("record_count", i32, |r| count(r.records.len()));
-    getter!("role_count", i32, |r| count(r.roles.len()));
+    getter!("role_count", i32, |r| count(r.grantee_roles().len()));
     getter!("arg_count", i32, |r| count(r.args.len()));
 
     let function = abi("grantee")?;
@@ -412,7 +486,7 @@ fn link_host_functions(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     let function = abi("role")?;
     linker.func_wrap(HOST_MODULE, "role", move |mut caller: Caller<'_, CallState>, i: i32| {
         charge(&mut caller, &function, 0)?;
-        Ok(caller.data().request.roles.get(index(i)).map_or(-1, |&role| i64::from(role)))
+        Ok(caller.data().request.grantee_roles().get(index(i)).map_or(-1, |&role| i64::from(role)))
     })?;
     let function = abi("arg_len")?;
     linker.func_wrap(HOST_MODULE, "arg_len", move |mut caller: Caller<'_, CallState>, i: i32| {
@@ -444,7 +518,7 @@ fn link_host_functions(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
         HOST_MODULE,
         "sha256",
         move |mut caller: Caller<'_, CallState>, ptr: i32, len: i32, out: i32| {
-            let len = usize::try_from(len).map_err(|_| wasmtime::Error::msg("negative length"))?;
+            let len = usize::try_from(len).map_err(|_| module_fault("a negative length"))?;
             charge(&mut caller, &function, len)?;
             let data = read_memory(&mut caller, ptr, len)?;
             write_memory(&mut caller, out, &Sha256::digest(&data))
@@ -462,7 +536,8 @@ fn link_host_functions(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
             let digest = read_memory(&mut caller, digest, 32)?;
             let key = read_memory(&mut caller, key, 33)?;
             let sig = read_memory(&mut caller, sig, sig_len)?;
-            let digest: [u8; 32] = digest.try_into().map_err(|_| wasmtime::Error::msg("digest size"))?;
+            let digest: [u8; 32] =
+                digest.try_into().map_err(|_| module_fault("a digest of the wrong size"))?;
             Ok(i32::from(medchain_vm::signature::verify_ecdsa(&sig, &key, &digest)))
         },
     )?;

@@ -22,12 +22,10 @@ pub struct AccessRequest {
     pub deposit: bool,
     /// Whether this is an emergency access.
     pub emergency: bool,
-    /// The roles the grantee holds, ascending.
-    pub roles: Vec<u32>,
     /// The arguments the script passed, bottom of the stack first.
     pub args: Vec<Vec<u8>>,
-    /// The roles held by the keys a module may ask about: the grantee and every argument
-    /// that is a public key.
+    /// The roles (ascending) held by the keys a module may ask about: the grantee and every
+    /// argument that is a public key.
     pub key_roles: Vec<(PubKey, Vec<u32>)>,
 }
 
@@ -35,6 +33,11 @@ impl AccessRequest {
     /// The roles `key` holds, if it is a key the request knows.
     pub fn roles_of(&self, key: &[u8]) -> Option<&[u32]> {
         self.key_roles.iter().find(|(k, _)| k.0.as_slice() == key).map(|(_, roles)| roles.as_slice())
+    }
+
+    /// The roles the grantee holds, ascending.
+    pub fn grantee_roles(&self) -> &[u32] {
+        self.grantee.and_then(|g| self.roles_of(&g.0)).unwrap_or_default()
     }
 
     /// The arguments that are public keys (33 bytes that parse as a point).

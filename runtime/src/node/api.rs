@@ -46,8 +46,12 @@ impl ApiError {
         Self { status, code, message: message.into(), script_error: None, module_reason: None }
     }
 
-    /// 400 for a transaction the chain's rules refuse.
+    /// 400 for a transaction the chain's rules refuse; 500 when this node failed to judge it
+    /// (its state or its policy-module engine).
     pub fn refused(error: &TxError) -> Self {
+        if let TxError::State(failure) = error {
+            return Self::internal(failure.clone());
+        }
         let script = match error {
             TxError::Script { error, .. } | TxError::Policy { error, .. } => Some(error),
             _ => None,

@@ -32,7 +32,7 @@ use crate::chain::primitives::{Hash32, PubKey, Sig};
 use crate::chain::state::{Coin, StateRead};
 use crate::chain::store::{Store, Table};
 use crate::chain::transaction::{EmergencyShares, OutPoint, Transaction};
-use crate::chain::validate::{BlockError, Chain};
+use crate::chain::validate::{BlockError, Chain, TxError};
 
 /// Largest block submission body (hex in JSON doubles the size).
 pub const MAX_BLOCK_BODY: usize = 2 * MAX_BLOCK_SIZE + 4096;
@@ -162,7 +162,7 @@ impl Node {
 
     /// Validates a transaction against the tip and admits it to the mempool.
     pub fn submit(&self, tx: Transaction) -> ApiResult<Hash32> {
-        let checks = u64::try_from(tx.inputs.len() + tx.record_accesses().len()).unwrap_or(u64::MAX);
+        let checks = u64::try_from(tx.script_checks()).unwrap_or(u64::MAX);
         let total_fuel = tx.fuel.saturating_mul(checks);
         if total_fuel > MAX_RELAY_FUEL {
             return Err(ApiError::bad_request(
@@ -192,6 +192,10 @@ impl Node {
     pub fn import_block(&self, block: &Block) -> ApiResult<u32> {
         let _writing = self.apply.write().map_err(|_| ApiError::internal("lock poisoned"))?;
         let applied = self.ledger.apply(block).map_err(|e| match e {
+            LedgerError::Block(BlockError::Transaction { error: TxError::State(failure), .. }) => {
+                ApiError::internal(failure)
+            }
+            LedgerError::Block(BlockError::State(failure)) => ApiError::internal(failure),
             LedgerError::Block(error) => ApiError::bad_request(error.code(), error.to_string()),
             other => ApiError::internal(other.to_string()),
         })?;
@@ -246,6 +250,12 @@ impl Node {
                     pool.remove_included(&block.transactions);
                     info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
                     return Ok(applied.tip.height);
+                }
+                // This node could not judge a transaction: keep it, and try again next time.
+                Err(LedgerError::Block(BlockError::Transaction {
+                    error: TxError::State(failure), ..
+                })) => {
+                    return Err(failure);
                 }
                 Err(LedgerError::Block(BlockError::Transaction { index, txid, error })) => {
                     warn!(%txid, %error, "dropping transaction that no longer validates");
