@@ -6,6 +6,7 @@ pub mod abi;
 pub mod admission;
 pub mod cache;
 pub mod engine;
+mod host;
 pub mod request;
 
 pub use admission::{AdmissionError, admit};
