@@ -95,8 +95,9 @@ pub struct Verifier {
     pub cache: SignatureCache,
     /// Where compiled policy modules are kept on disk, if anywhere.
     module_cache: Option<PathBuf>,
-    /// The policy-module engine, made when a script first calls a module.
-    engine: OnceLock<Result<PolicyEngine, EngineError>>,
+    /// The policy-module engine, made when a script first calls a module (and tried again
+    /// on the next call if making it failed).
+    engine: OnceLock<PolicyEngine>,
 }
 
 impl Verifier {
@@ -118,18 +119,17 @@ impl Verifier {
 
     /// The policy-module engine (made on first use).
     pub fn policy_engine(&self) -> Result<&PolicyEngine, EngineError> {
-        self.engine
-            .get_or_init(|| {
-                let mut engine = PolicyEngine::new(EngineOptions::default())?;
-                if let Some(dir) = &self.module_cache
-                    && let Err(error) = engine.set_disk_cache(dir)
-                {
-                    tracing::warn!(dir = %dir.display(), %error, "policy modules are cached in memory only");
-                }
-                Ok(engine)
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+        if let Some(engine) = self.engine.get() {
+            return Ok(engine);
+        }
+        let mut engine = PolicyEngine::new(EngineOptions::default())?;
+        if let Some(dir) = &self.module_cache
+            && let Err(error) = engine.set_disk_cache(dir)
+        {
+            tracing::warn!(dir = %dir.display(), %error, "policy modules are cached in memory only");
+        }
+        // Two threads may both make one; the first stored is the one everybody uses.
+        Ok(self.engine.get_or_init(|| engine))
     }
 
     /// A verifier using every core.

@@ -3,7 +3,7 @@
 //! no randomness), the host ABI linked in, compiled modules cached in memory and on disk, and
 //! a call that ends in a verdict when the module is at fault and in an error when the node is.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +29,7 @@ pub const MAX_WASM_STACK: usize = 256 * 1024;
 /// Most memory a call may have, in bytes; growing past it is a deny.
 pub const MAX_MEMORY_BYTES: u64 = MAX_MEMORY_PAGES * PAGE_SIZE;
 
-/// Most compiled modules kept in memory (the oldest is forgotten first).
+/// Most compiled modules kept in memory (the least recently used is forgotten first).
 pub const MAX_CACHED_MODULES: usize = 256;
 
 /// Instances the pooling allocator keeps slots for: calls running at once (more wait).
@@ -182,10 +182,34 @@ impl std::fmt::Debug for PolicyEngine {
     }
 }
 
+/// Compiled modules by code hash, each with when it was last used; the least recently used
+/// is forgotten first.
 #[derive(Default)]
 struct Compiled {
-    modules: BTreeMap<Hash32, CompiledModule>,
-    order: VecDeque<Hash32>,
+    modules: BTreeMap<Hash32, (CompiledModule, u64)>,
+    uses: u64,
+}
+
+impl Compiled {
+    fn get(&mut self, hash: &Hash32) -> Option<CompiledModule> {
+        self.uses += 1;
+        let uses = self.uses;
+        self.modules.get_mut(hash).map(|(module, last)| {
+            *last = uses;
+            module.clone()
+        })
+    }
+
+    fn insert(&mut self, hash: Hash32, module: CompiledModule) {
+        self.uses += 1;
+        self.modules.insert(hash, (module, self.uses));
+        while self.modules.len() > MAX_CACHED_MODULES {
+            let oldest = self.modules.iter().min_by_key(|(_, (_, last))| *last).map(|(hash, _)| *hash);
+            if let Some(oldest) = oldest {
+                self.modules.remove(&oldest);
+            }
+        }
+    }
 }
 
 /// The engine configuration every node uses: fuel counts and verdicts depend on it.
@@ -287,7 +311,7 @@ impl PolicyEngine {
     /// The module with this hash, from memory, from disk, or compiled from `code` (which must
     /// hash to `hash`).
     pub fn prepare(&self, hash: &Hash32, code: &[u8]) -> Result<CompiledModule, EngineError> {
-        if let Some(found) = self.memory.lock().ok().and_then(|m| m.modules.get(hash).cloned()) {
+        if let Some(found) = self.memory.lock().ok().and_then(|mut m| m.get(hash)) {
             return Ok(found);
         }
         if Hash32::sha256(code) != *hash {
@@ -306,15 +330,8 @@ impl PolicyEngine {
                 compiled
             }
         };
-        if let Ok(mut memory) = self.memory.lock()
-            && memory.modules.insert(*hash, compiled.clone()).is_none()
-        {
-            memory.order.push_back(*hash);
-            while memory.order.len() > MAX_CACHED_MODULES {
-                if let Some(old) = memory.order.pop_front() {
-                    memory.modules.remove(&old);
-                }
-            }
+        if let Ok(mut memory) = self.memory.lock() {
+            memory.insert(*hash, compiled.clone());
         }
         Ok(compiled)
     }
@@ -372,5 +389,31 @@ fn fault(state: &CallState, error: &wasmtime::Error) -> Result<ModuleVerdict, En
         Some(_) => Ok(ModuleVerdict::Trap),
         None if error.downcast_ref::<ModuleFault>().is_some() => Ok(ModuleVerdict::Trap),
         None => Err(EngineError::Run(error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cache_forgets_the_least_recently_used_module() {
+        let engine = PolicyEngine::new(EngineOptions { pooling: false }).unwrap();
+        let code = wat::parse_str(
+            r#"(module (global (export "medchain_abi_version") i32 (i32.const 1))
+                 (func (export "evaluate") (result i32) (i32.const 0)))"#,
+        )
+        .unwrap();
+        let module = engine.compile(&code).unwrap();
+        let hash = |n: usize| Hash32::sha256(&n.to_le_bytes());
+        let mut cache = Compiled::default();
+        for n in 0..MAX_CACHED_MODULES {
+            cache.insert(hash(n), module.clone());
+        }
+        assert!(cache.get(&hash(0)).is_some(), "module 0 is used again");
+        cache.insert(hash(MAX_CACHED_MODULES), module);
+        assert_eq!(cache.modules.len(), MAX_CACHED_MODULES);
+        assert!(cache.get(&hash(0)).is_some(), "the recently used module stays");
+        assert!(cache.get(&hash(1)).is_none(), "the least recently used one goes");
     }
 }
