@@ -124,6 +124,23 @@ impl Demo {
         Ok(tx)
     }
 
+    /// Downloads a ciphertext as `reader` and decrypts it with the record key the deposit
+    /// seals to them.
+    async fn read_with_deposit(
+        &self,
+        reader: &Signer,
+        ciphertext: &Hash32,
+        deposit: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let downloaded =
+            self.client.download(&self.chain_id, reader, ciphertext).await.map_err(|e| e.to_string())?;
+        let key: [u8; 32] = ecies::open(&reader.secret, deposit)
+            .map_err(|e| e.to_string())?
+            .try_into()
+            .map_err(|_| "bad key")?;
+        record::decrypt(&key, &downloaded).map_err(|e| e.to_string())
+    }
+
     async fn submit(&self, payer: &mut Party, tx: Transaction) -> Result<Hash32, ClientError> {
         let txid = self.client.submit(&tx).await?;
         let interactive = std::io::stdout().is_terminal();
@@ -382,14 +399,8 @@ async fn story(
     let tx = demo.build(patient, grant, (0, 0), None, Some(&consent))?;
     let grant_tx = tx.clone();
     let grant_id = demo.submit(patient, tx).await.map_err(fail)?;
-    let downloaded =
-        demo.client.download(&demo.chain_id, &researcher.signer, &ciphertext_hash).await.map_err(fail)?;
     let deposit = grant_tx.record_accesses().first().map(|a| a.deposit.clone()).unwrap_or_default();
-    let key: [u8; 32] = ecies::open(&researcher.signer.secret, &deposit)
-        .map_err(|e| e.to_string())?
-        .try_into()
-        .map_err(|_| "bad key")?;
-    let read = record::decrypt(&key, &downloaded).map_err(|e| e.to_string())?;
+    let read = demo.read_with_deposit(&researcher.signer, &ciphertext_hash, &deposit).await?;
     println!(
         "   the team downloads, opens the key deposit and reads: \"{}\"",
         String::from_utf8_lossy(&read)
@@ -695,13 +706,7 @@ async fn research_under_a_module(
     step(&format!("{} grants cardiology research (purpose {APPROVED_PURPOSE})", patient.name));
     let tx = demo.build(patient, grant(APPROVED_PURPOSE), (0, MODULE_FUEL), None, Some(&consent))?;
     demo.submit(patient, tx).await.map_err(fail)?;
-    let downloaded =
-        demo.client.download(&demo.chain_id, &researcher.signer, &ciphertext_hash).await.map_err(fail)?;
-    let key: [u8; 32] = ecies::open(&researcher.signer.secret, &deposit)
-        .map_err(|e| e.to_string())?
-        .try_into()
-        .map_err(|_| "bad key")?;
-    let read = record::decrypt(&key, &downloaded).map_err(|e| e.to_string())?;
+    let read = demo.read_with_deposit(&researcher.signer, &ciphertext_hash, &deposit).await?;
     println!(
         "   the module allowed it; the team opens its key deposit and reads: \"{}\"",
         String::from_utf8_lossy(&read)

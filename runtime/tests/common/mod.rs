@@ -301,17 +301,28 @@ pub fn fueled_grant(
     compiled: &Compiled,
     (purpose, fuel, deposit): (u32, u64, bool),
 ) -> Transaction {
+    consented_grant(w, record, compiled, deposit.then_some(b"record key".as_slice()), (purpose, 0, fuel))
+}
+
+/// A grant of `record` to the researcher with `key` deposited for them (if given), for
+/// `purpose`, ending at `expiry`, declaring `fuel`; unlocked by the policy's first clause with
+/// the patient's key and paid by the patient.
+fn consented_grant(
+    w: &mut World,
+    record: Hash32,
+    compiled: &Compiled,
+    key: Option<&[u8]>,
+    (purpose, expiry, fuel): (u32, u32, u64),
+) -> Transaction {
     let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
-    let deposit = if deposit {
-        ecies::seal(&researcher.key.key().unwrap(), b"record key", &mut rand::rng()).unwrap()
-    } else {
-        Vec::new()
-    };
+    let deposit = key
+        .map(|key| ecies::seal(&researcher.key.key().unwrap(), key, &mut rand::rng()).unwrap())
+        .unwrap_or_default();
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
     let mut tx = w.tx(
         &patient,
         Payload::AccessGrant { grantee: researcher.key, purpose, records: vec![access] },
-        0,
+        expiry,
         None,
     );
     tx.fuel = fuel;
@@ -348,32 +359,7 @@ pub fn grant_until(
     with_deposit: bool,
     expiry: u32,
 ) -> Transaction {
-    let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
-    let deposit = if with_deposit {
-        ecies::seal(&researcher.key.key().unwrap(), key, &mut rand::rng()).unwrap()
-    } else {
-        Vec::new()
-    };
-    let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
-    let mut tx = w.tx(
-        &patient,
-        Payload::AccessGrant { grantee: researcher.key, purpose: 7, records: vec![access] },
-        expiry,
-        None,
-    );
-    let digest = tx.signing_digest(&w.chain.chain_id);
-    let holdings = Holdings {
-        digest: digest.0,
-        secret_keys: vec![patient.secret],
-        deposits: [researcher.key.0].into(),
-        ..Holdings::default()
-    };
-    let witness = satisfy(compiled, &holdings).clauses[0].result.clone().unwrap();
-    if let Payload::AccessGrant { records, .. } = &mut tx.payload {
-        records[0].unlock = witness.script();
-    }
-    sign_inputs(&mut tx, &w.chain.chain_id, &[&patient]);
-    tx
+    consented_grant(w, record, compiled, with_deposit.then_some(key), (7, expiry, 0))
 }
 
 /// An emergency access by `requester`, unlocked by the emergency clause.
