@@ -4,7 +4,7 @@
 //! - the signature-free legacy cases of Core's `script_tests.json` through the VM vs through
 //!   libbitcoinconsensus, same transactions, flags reduced to the consensus ones.
 //!
-//! Run: `MEDCHAIN_BITCOIN_VECTORS=$PWD/../shared/vectors/bitcoin cargo bench -p medchain-tests --bench vm`
+//! Run: `cargo bench -p medchain-tests --bench vm`
 
 use std::hint::black_box;
 use std::path::Path;
@@ -113,9 +113,9 @@ fn core(case: &Case) -> bool {
 }
 
 fn bench_signature_free(c: &mut Criterion) {
-    let Ok(Some(dir)) = vectors_dir() else {
-        println!("!!! signature_free_legacy SKIPPED: MEDCHAIN_BITCOIN_VECTORS is not set !!!");
-        return;
+    let dir = match vectors_dir() {
+        Ok(dir) => dir,
+        Err(message) => panic!("signature_free_legacy: {message}"),
     };
     let cases = signature_free_cases(&dir);
     let disagreements = cases.iter().filter(|case| ours(case) != core(case)).count();

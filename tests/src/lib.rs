@@ -9,22 +9,30 @@ use medchain_vm::bitcoin::{OutPoint, Transaction};
 use medchain_vm::script::is_witness_program;
 use serde_json::Value;
 
-/// The environment variable naming the folder of Core's vectors.
+/// The environment variable that overrides where Core's vectors are read from.
 pub const VECTORS_ENV: &str = "MEDCHAIN_BITCOIN_VECTORS";
 
-/// Where the vectors are, from [`VECTORS_ENV`]: `None` when the variable is unset (the caller
-/// skips loudly). A variable that is set but names a folder without the files is an error.
-pub fn vectors_dir() -> Result<Option<PathBuf>, String> {
-    let Some(dir) = std::env::var_os(VECTORS_ENV) else {
-        return Ok(None);
+/// The vector files the suites read.
+pub const VECTOR_FILES: [&str; 4] = ["script_tests.json", "tx_valid.json", "tx_invalid.json", "sighash.json"];
+
+/// The copy of Core's vectors vendored in this repository (`tests/vectors/bitcoin/`).
+pub fn vendored_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors").join("bitcoin")
+}
+
+/// Where the vectors are: the folder [`VECTORS_ENV`] names when it is set, else the vendored
+/// copy. A folder without every file of [`VECTOR_FILES`] is an error, never a skip.
+pub fn vectors_dir() -> Result<PathBuf, String> {
+    let (dir, origin) = match std::env::var_os(VECTORS_ENV) {
+        Some(dir) => (PathBuf::from(dir), VECTORS_ENV),
+        None => (vendored_dir(), "the vendored copy"),
     };
-    let dir = PathBuf::from(dir);
-    for file in ["script_tests.json", "tx_valid.json", "tx_invalid.json", "sighash.json"] {
+    for file in VECTOR_FILES {
         if !dir.join(file).is_file() {
-            return Err(format!("{VECTORS_ENV} is set to {} but {file} is missing there", dir.display()));
+            return Err(format!("{file} is missing from {} ({origin})", dir.display()));
         }
     }
-    Ok(Some(dir))
+    Ok(dir)
 }
 
 /// Reads one vector file as a JSON array of rows.
