@@ -6,8 +6,8 @@
 
 use anyhow::{anyhow, bail};
 use medchain_contracts::modules::module;
-use medchain_runtime::chain::primitives::Hash32;
-use medchain_runtime::modules::{AccessRequest, EngineOptions, PolicyEngine, admit};
+use medchain_modules::{AccessRequest, EngineOptions, PolicyEngine, admit};
+use medchain_primitives::Hash32;
 use medchain_vm::host::ModuleVerdict;
 use medchain_vm::num::encode_num;
 

@@ -17,17 +17,19 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use medchain_chain::genesis::Genesis;
+use medchain_chain::standard::{pay_to_key, unlock_pay_to_key};
+use medchain_chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
+use medchain_chain::validate::Chain;
+use medchain_client::Client;
 use medchain_compiler::medscript::compile;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value;
-use medchain_runtime::chain::builder::{Signer, pay_to_key};
-use medchain_runtime::chain::genesis::Genesis;
-use medchain_runtime::chain::primitives::{Hash32, Sig};
-use medchain_runtime::chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
-use medchain_runtime::chain::validate::Chain;
-use medchain_runtime::client::Client;
-use medchain_runtime::crypto::{ecies, record};
+use medchain_primitives::Signer;
+use medchain_primitives::ecies;
+use medchain_primitives::{Hash32, Sig};
+use medchain_wallet::record;
 use secp256k1::SecretKey;
 use serde_json::json;
 
@@ -87,7 +89,7 @@ fn build(
     let digest = tx.signing_digest(&chain.chain_id);
     authorize(&mut tx.payload, &digest)?;
     for input in &mut tx.inputs {
-        input.unlock = payer.unlock_pay_to_key(&digest);
+        input.unlock = unlock_pay_to_key(payer, &digest);
     }
     Ok(tx)
 }

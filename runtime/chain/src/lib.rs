@@ -1,0 +1,17 @@
+//! The chain: transactions, blocks, the genesis, validation (every script through the VM,
+//! policy modules through their engine), state in redb, and the ledger that applies blocks
+//! atomically. No network, no clock, no command line.
+
+#![forbid(unsafe_code)]
+
+pub mod block;
+pub mod genesis;
+pub mod host;
+pub mod ledger;
+pub mod limits;
+pub mod scripts;
+pub mod standard;
+pub mod state;
+pub mod store;
+pub mod transaction;
+pub mod validate;

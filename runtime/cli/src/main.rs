@@ -1,0 +1,5 @@
+//! The `medchain` binary.
+
+fn main() -> std::process::ExitCode {
+    medchain::cli::main()
+}

@@ -1,0 +1,636 @@
+//! The chain's rules, transaction type by transaction type: the full story of a record
+//! succeeds, and each rule has a failing case that names its error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use crate::common::*;
+use medchain_chain::block::Block;
+use medchain_chain::standard::pay_to_key;
+use medchain_chain::state::StateRead;
+use medchain_chain::transaction::{
+    EmergencyShares, OutPoint, Payload, ShareDeposit, Transaction, TxIn, TxOut,
+};
+use medchain_chain::validate::{BlockError, TxError};
+use medchain_primitives::Signer;
+use medchain_primitives::ecies;
+use medchain_primitives::{Hash32, PubKey, Sig};
+use medchain_wallet::builder::sign_inputs;
+use medchain_wallet::shamir;
+
+#[test]
+fn the_story_of_a_record() {
+    let mut w = World::new();
+    let (researcher, patient, hospital, clinic) =
+        (w.p.researcher.clone(), w.p.patient.clone(), w.p.hospital.clone(), w.p.clinic.clone());
+    let governor = w.p.governor.clone();
+    let register = w.tx(&governor, role_payload(&w, &researcher.key, 2, true), 0, Some(&governor));
+    w.mine(vec![register]);
+    assert!(w.store.has_role(&researcher.key, 2).unwrap());
+
+    let (record, compiled, key) = stored_record(&mut w);
+    assert_eq!(w.store.record(&record).unwrap().unwrap().patient, patient.key);
+
+    let grant_tx = grant(&mut w, record, &compiled, &key, true);
+    let grant_id = grant_tx.txid();
+    w.mine(vec![grant_tx.clone()]);
+    assert!(w.store.access_active(&grant_id, w.tip.height).unwrap());
+    let (proven, header, proof) = w.store.transaction_proof(&grant_id).unwrap().unwrap();
+    assert_eq!(proven, grant_tx);
+    assert!(proof.verify(&grant_id, &header.merkle_root), "a patient can check the grant is in a block");
+    let deposit = &grant_tx.record_accesses()[0].deposit;
+    assert_eq!(
+        ecies::open(&researcher.secret, deposit).unwrap(),
+        key,
+        "the researcher decrypts the record key"
+    );
+
+    let revoke = w.tx(
+        &patient,
+        Payload::Revocation { grant: grant_id, owner: patient.key, signature: Sig::EMPTY },
+        0,
+        Some(&patient),
+    );
+    w.mine(vec![revoke]);
+    assert!(
+        !w.store.access_active(&grant_id, w.tip.height).unwrap(),
+        "reads are refused after the revocation block"
+    );
+
+    let expiry = w.tip.height + 100;
+    let breakglass = emergency(&mut w, record, &compiled, &clinic, expiry, "unconscious patient in the ER");
+    let emergency_id = breakglass.txid();
+    w.mine(vec![breakglass]);
+    let access = w.store.grant(&emergency_id).unwrap().unwrap();
+    assert!(access.emergency && access.patient == patient.key);
+
+    // Both share holders release their shares to the clinic; the clinic combines them.
+    let stored = w.store.record(&record).unwrap().unwrap();
+    let mut releases = Vec::new();
+    let mut shares = Vec::new();
+    for holder in [&hospital, &clinic] {
+        let deposit =
+            stored.emergency.as_ref().unwrap().shares.iter().find(|s| s.holder == holder.key).unwrap();
+        let share = ecies::open(&holder.secret, &deposit.envelope).unwrap();
+        let envelope = ecies::seal(&clinic.key.key().unwrap(), &share, &mut rand::rng()).unwrap();
+        let payload = Payload::ShareRelease {
+            emergency: emergency_id,
+            record,
+            holder: holder.key,
+            envelope,
+            signature: Sig::EMPTY,
+        };
+        let tx = w.tx(holder, payload, 0, Some(holder));
+        if let Payload::ShareRelease { envelope, .. } = &tx.payload {
+            let share = ecies::open(&clinic.secret, envelope).unwrap();
+            shares.push(shamir::Share::from_bytes(&share).unwrap());
+        }
+        releases.push(tx);
+    }
+    w.mine(releases);
+    assert_eq!(shamir::combine(&shares).unwrap(), key, "the clinic decrypts with two released shares");
+}
+
+#[test]
+fn role_rules() {
+    let mut w = World::new();
+    let (governor, outsider, researcher) =
+        (w.p.governor.clone(), w.p.outsider.clone(), w.p.researcher.clone());
+    let payload = Payload::RegisterRole {
+        subject: researcher.key,
+        role: 2,
+        governor: outsider.key,
+        signature: Sig::EMPTY,
+    };
+    let tx = w.tx(&outsider, payload, 0, Some(&outsider));
+    assert!(matches!(w.refuse(tx), TxError::NotGovernor(_)));
+    let tx = w.tx(&governor, role_payload(&w, &researcher.key, 2, true), 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::BadSignature("governor"));
+    let tx = w.tx(&governor, role_payload(&w, &researcher.key, 99, true), 0, Some(&governor));
+    assert_eq!(w.refuse(tx), TxError::UnknownRole(99));
+    let hospital = w.p.hospital.key;
+    let tx = w.tx(&governor, role_payload(&w, &hospital, 1, true), 0, Some(&governor));
+    assert_eq!(w.refuse(tx), TxError::RoleAlreadyHeld);
+    let tx = w.tx(&governor, role_payload(&w, &researcher.key, 2, false), 0, Some(&governor));
+    assert_eq!(w.refuse(tx), TxError::RoleNotHeld);
+    let tx = w.tx(&governor, role_payload(&w, &hospital, 1, false), 0, Some(&governor));
+    w.mine(vec![tx]);
+    assert!(!w.store.has_role(&hospital, 1).unwrap(), "roles can be withdrawn");
+}
+
+#[test]
+fn release_and_storage_rules() {
+    let mut w = World::new();
+    let (hospital, patient, outsider, insurer) =
+        (w.p.hospital.clone(), w.p.patient.clone(), w.p.outsider.clone(), w.p.insurer.clone());
+    let release = |w: &World, institution: &Signer| Payload::Release {
+        patient: w.p.patient.key,
+        institution: institution.key,
+        commitment: Hash32::sha256(b"r"),
+        signature: Sig::EMPTY,
+    };
+    let p = release(&w, &outsider);
+    let tx = w.tx(&outsider, p, 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::NotInstitution("releasing institution"));
+    let p = release(&w, &hospital);
+    let tx = w.tx(&hospital, p, 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::BadSignature("institution"));
+
+    let (record, compiled, _) = stored_record(&mut w);
+    let stored = w.store.record(&record).unwrap().unwrap();
+    let storage = |release: Hash32, patient: PubKey, policy: Vec<u8>, emergency: Option<EmergencyShares>| {
+        Payload::Storage {
+            release,
+            patient,
+            ciphertext: Hash32::sha256(b"c"),
+            policy,
+            emergency,
+            signature: Sig::EMPTY,
+        }
+    };
+    let unknown = Hash32::sha256(b"no such release");
+    let tx = w.tx(&patient, storage(unknown, patient.key, compiled.script.clone(), None), 0, Some(&patient));
+    assert_eq!(w.refuse(tx), TxError::UnknownRelease(unknown));
+    let tx = w.tx(
+        &insurer,
+        storage(stored.release, insurer.key, compiled.script.clone(), None),
+        0,
+        Some(&insurer),
+    );
+    assert_eq!(w.refuse(tx), TxError::WrongPatient);
+    let tx = w.tx(
+        &patient,
+        storage(stored.release, patient.key, compiled.script.clone(), None),
+        0,
+        Some(&patient),
+    );
+    assert_eq!(w.refuse(tx), TxError::AlreadyStored(stored.release));
+
+    let p = release(&w, &hospital);
+    let fresh = w.tx(&hospital, p, 0, Some(&hospital));
+    let fresh_id = fresh.txid();
+    w.mine(vec![fresh]);
+    let tx = w.tx(&patient, storage(fresh_id, patient.key, Vec::new(), None), 0, Some(&patient));
+    assert_eq!(w.refuse(tx), TxError::EmptyPolicy);
+    let tx =
+        w.tx(&patient, storage(fresh_id, patient.key, compiled.script.clone(), None), 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::BadSignature("patient"));
+    let share = |holder: &Signer| ShareDeposit {
+        holder: holder.key,
+        envelope: vec![1; ecies::ENVELOPE_OVERHEAD + 4],
+    };
+    let twice = EmergencyShares { threshold: 1, shares: vec![share(&hospital), share(&hospital)] };
+    let tx = w.tx(
+        &patient,
+        storage(fresh_id, patient.key, compiled.script.clone(), Some(twice)),
+        0,
+        Some(&patient),
+    );
+    assert_eq!(w.refuse(tx), TxError::BadShares("a holder appears twice"));
+    let too_many = EmergencyShares { threshold: 2, shares: vec![share(&hospital)] };
+    let tx = w.tx(
+        &patient,
+        storage(fresh_id, patient.key, compiled.script.clone(), Some(too_many)),
+        0,
+        Some(&patient),
+    );
+    assert_eq!(w.refuse(tx), TxError::BadShares("threshold is not within 1..=shares"));
+    let outsider_share = EmergencyShares { threshold: 1, shares: vec![share(&outsider)] };
+    let tx = w.tx(
+        &patient,
+        storage(fresh_id, patient.key, compiled.script.clone(), Some(outsider_share)),
+        0,
+        Some(&patient),
+    );
+    assert_eq!(w.refuse(tx), TxError::NotInstitution("share holder"));
+}
+
+#[test]
+fn access_rules() {
+    let mut w = World::new();
+    let (record, compiled, key) = stored_record(&mut w);
+    let no_deposit = grant(&mut w, record, &compiled, &key, false);
+    assert!(
+        matches!(w.refuse(no_deposit), TxError::Policy { error, .. } if error.name() == "MISSING_KEY_DEPOSIT")
+    );
+
+    let mut forged = grant(&mut w, record, &compiled, &key, true);
+    if let Payload::AccessGrant { grantee, .. } = &mut forged.payload {
+        *grantee = w.p.insurer.key; // the patient signed a grant to the researcher, not this
+    }
+    sign_inputs(&mut forged, &w.chain.chain_id, &[&w.p.patient.clone()]);
+    assert!(matches!(w.refuse(forged), TxError::Policy { error, .. } if error.name() == "NULLFAIL"));
+
+    let mut unknown = grant(&mut w, record, &compiled, &key, true);
+    let missing = Hash32::sha256(b"no such record");
+    if let Payload::AccessGrant { records, .. } = &mut unknown.payload {
+        records[0].record = missing;
+    }
+    sign_inputs(&mut unknown, &w.chain.chain_id, &[&w.p.patient.clone()]);
+    assert_eq!(w.refuse(unknown), TxError::UnknownRecord(missing));
+
+    let mut twice = grant(&mut w, record, &compiled, &key, true);
+    if let Payload::AccessGrant { records, .. } = &mut twice.payload {
+        let copy = records[0].clone();
+        records.push(copy);
+    }
+    assert_eq!(w.refuse(twice), TxError::DuplicateRecord(record));
+
+    let mut short = grant(&mut w, record, &compiled, &key, true);
+    if let Payload::AccessGrant { records, .. } = &mut short.payload {
+        records[0].deposit = vec![1, 2, 3];
+    }
+    sign_inputs(&mut short, &w.chain.chain_id, &[&w.p.patient.clone()]);
+    assert_eq!(w.refuse(short), TxError::BadDeposit(record));
+}
+
+#[test]
+fn emergency_rules() {
+    let mut w = World::new();
+    let (record, compiled, _) = stored_record(&mut w);
+    let (outsider, clinic, hospital, patient) =
+        (w.p.outsider.clone(), w.p.clinic.clone(), w.p.hospital.clone(), w.p.patient.clone());
+    let expiry = w.tip.height + 100;
+    let tx = emergency(&mut w, record, &compiled, &outsider, expiry, "claims an emergency");
+    assert_eq!(w.refuse(tx), TxError::NotInstitution("requester"));
+    let tx = emergency(&mut w, record, &compiled, &clinic, expiry, "  ");
+    assert_eq!(w.refuse(tx), TxError::EmptyJustification);
+    let tx = emergency(&mut w, record, &compiled, &clinic, 0, "stroke");
+    assert_eq!(w.refuse(tx), TxError::MissingExpiry);
+    let too_long = w.tip.height + 1_000;
+    let tx = emergency(&mut w, record, &compiled, &clinic, too_long, "stroke");
+    assert!(matches!(w.refuse(tx), TxError::Policy { error, .. } if error.name() == "EMERGENCY_EXPIRY"));
+
+    let tx = emergency(&mut w, record, &compiled, &clinic, expiry, "stroke");
+    let access = tx.txid();
+    w.mine(vec![tx]);
+    let release = |_: &World, holder: &Signer, record: Hash32, emergency: Hash32| Payload::ShareRelease {
+        emergency,
+        record,
+        holder: holder.key,
+        envelope: vec![7; ecies::ENVELOPE_OVERHEAD + 3],
+        signature: Sig::EMPTY,
+    };
+    let nowhere = Hash32::sha256(b"none");
+    let p = release(&w, &hospital, record, nowhere);
+    let tx = w.tx(&hospital, p, 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::UnknownAccess(nowhere));
+    let p = release(&w, &hospital, nowhere, access);
+    let tx = w.tx(&hospital, p, 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::RecordNotInAccess(nowhere));
+    let p = release(&w, &outsider, record, access);
+    let tx = w.tx(&outsider, p, 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::NotShareHolder);
+    let p = release(&w, &hospital, record, access);
+    let tx = w.tx(&hospital, p, 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::BadSignature("share holder"));
+    let p = release(&w, &hospital, record, access);
+    let tx = w.tx(&hospital, p, 0, Some(&hospital));
+    w.mine(vec![tx]);
+    let p = release(&w, &hospital, record, access);
+    let tx = w.tx(&hospital, p, 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::DuplicateShareRelease);
+
+    let grant_tx = grant(&mut w, record, &compiled, b"k", true);
+    let grant_id = grant_tx.txid();
+    w.mine(vec![grant_tx]);
+    let p = release(&w, &hospital, record, grant_id);
+    let tx = w.tx(&hospital, p, 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::NotEmergency(grant_id));
+
+    let revoke = |owner: &Signer, grant: Hash32| Payload::Revocation {
+        grant,
+        owner: owner.key,
+        signature: Sig::EMPTY,
+    };
+    let tx = w.tx(&outsider, revoke(&outsider, grant_id), 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::NotOwner);
+    let tx = w.tx(&patient, revoke(&patient, nowhere), 0, Some(&patient));
+    assert_eq!(w.refuse(tx), TxError::UnknownAccess(nowhere));
+    let tx = w.tx(&patient, revoke(&patient, grant_id), 0, Some(&patient));
+    w.mine(vec![tx]);
+    let tx = w.tx(&patient, revoke(&patient, grant_id), 0, Some(&patient));
+    assert_eq!(w.refuse(tx), TxError::AlreadyRevoked(grant_id));
+}
+
+#[test]
+fn token_rules() {
+    let mut w = World::new();
+    let (patient, outsider) = (w.p.patient.clone(), w.p.outsider.clone());
+    let spent = w.coins[&patient.key].last().unwrap().0;
+    let tx = w.tx(&patient, Payload::Transfer, 0, None);
+    w.mine(vec![tx]);
+    let mut again = Transaction::new(
+        vec![TxIn { prevout: spent, unlock: Vec::new(), sequence: u32::MAX }],
+        vec![TxOut { value: 1, lock: pay_to_key(&patient.key) }],
+        Payload::Transfer,
+    );
+    sign_inputs(&mut again, &w.chain.chain_id, &[&patient]);
+    assert!(matches!(w.refuse(again), TxError::MissingInput { index: 0, .. }), "double spend across blocks");
+
+    let mut overspend = w.tx(&patient, Payload::Transfer, 0, None);
+    overspend.outputs[0].value = COIN + 1;
+    sign_inputs(&mut overspend, &w.chain.chain_id, &[&patient]);
+    assert_eq!(w.refuse(overspend), TxError::Overspend { inputs: COIN, outputs: COIN + 1 });
+
+    let mut stolen = w.tx(&patient, Payload::Transfer, 0, None);
+    sign_inputs(&mut stolen, &w.chain.chain_id, &[&outsider]);
+    assert!(matches!(w.refuse(stolen), TxError::Script { index: 0, error } if error.name() == "NULLFAIL"));
+
+    let mut duplicate = w.tx(&patient, Payload::Transfer, 0, None);
+    let input = duplicate.inputs[0].clone();
+    duplicate.inputs.push(input);
+    sign_inputs(&mut duplicate, &w.chain.chain_id, &[&patient, &patient]);
+    assert_eq!(w.refuse(duplicate), TxError::DuplicateInput(1));
+
+    let mut locked = w.tx(&patient, Payload::Transfer, 0, None);
+    locked.lock_time = 1_000;
+    sign_inputs(&mut locked, &w.chain.chain_id, &[&patient]);
+    assert_eq!(w.refuse(locked), TxError::LockTime(1_000));
+    let expired = w.tx(&patient, Payload::Transfer, 1, None);
+    assert_eq!(w.refuse(expired), TxError::Expired(1));
+    let empty = Transaction::new(vec![], vec![], Payload::Transfer);
+    assert_eq!(w.refuse(empty), TxError::NoInputs);
+
+    // Two transactions in one block spending the same coin: the second finds it spent.
+    let first = w.tx(&patient, Payload::Transfer, 0, None);
+    let mut second = first.clone();
+    second.outputs[0].value -= 1;
+    sign_inputs(&mut second, &w.chain.chain_id, &[&patient]);
+    let block = w.block(vec![first, second]);
+    assert!(matches!(
+        w.chain.validate_block(&w.store, &block, &w.verifier),
+        Err(BlockError::Transaction { index: 2, error: TxError::MissingInput { .. }, .. })
+    ));
+}
+
+#[test]
+fn coinbase_matures_before_it_is_spent() {
+    let mut w = World::new();
+    w.mine(vec![]);
+    let coinbase_id = w.store.block(1).unwrap().unwrap().transactions[0].txid();
+    let producer = w.p.producer.clone();
+    let mut spend = Transaction::new(
+        vec![TxIn {
+            prevout: OutPoint { txid: coinbase_id, index: 0 },
+            unlock: Vec::new(),
+            sequence: u32::MAX,
+        }],
+        vec![TxOut { value: 1, lock: pay_to_key(&producer.key) }],
+        Payload::Transfer,
+    );
+    sign_inputs(&mut spend, &w.chain.chain_id, &[&producer]);
+    assert_eq!(w.refuse(spend), TxError::ImmatureCoinbase(0));
+}
+
+#[test]
+fn block_rules() {
+    let mut w = World::new();
+    let good = w.block(vec![]);
+    w.time -= 600;
+    let check = |w: &World, block: &Block| w.chain.validate_block(&w.store, block, &w.verifier);
+    let resign = |w: &World, block: &mut Block| {
+        block.header.merkle_root = block.compute_merkle_root();
+        block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    };
+
+    let mut orphan = good.clone();
+    orphan.header.previous = Hash32::sha256(b"elsewhere");
+    resign(&w, &mut orphan);
+    assert!(matches!(check(&w, &orphan), Err(BlockError::WrongParent { .. })));
+    let mut skipping = good.clone();
+    skipping.header.height = 5;
+    resign(&w, &mut skipping);
+    assert!(matches!(check(&w, &skipping), Err(BlockError::WrongHeight { found: 5, expected: 1 })));
+    let mut tampered = good.clone();
+    tampered.transactions[0].outputs[0].value -= 1;
+    assert_eq!(check(&w, &tampered), Err(BlockError::BadMerkleRoot));
+    let mut early = good.clone();
+    early.header.time = w.chain.genesis.time;
+    resign(&w, &mut early);
+    assert!(matches!(check(&w, &early), Err(BlockError::TimeTooEarly { .. })));
+    let mut foreign = good.clone();
+    foreign.header.producer = w.p.outsider.key;
+    foreign.header.sign(&w.p.outsider.secret, &w.chain.chain_id);
+    assert!(matches!(check(&w, &foreign), Err(BlockError::UnknownProducer(_))));
+    let mut forged = good.clone();
+    forged.header.sign(&w.p.outsider.secret, &w.chain.chain_id);
+    assert_eq!(check(&w, &forged), Err(BlockError::BadProducerSignature));
+    let mut greedy = good.clone();
+    greedy.transactions[0].outputs[0].value += 1;
+    resign(&w, &mut greedy);
+    assert!(matches!(check(&w, &greedy), Err(BlockError::CoinbaseTooLarge { .. })));
+    let mut headless = good.clone();
+    headless.transactions.clear();
+    resign(&w, &mut headless);
+    assert_eq!(check(&w, &headless), Err(BlockError::TransactionCount(0)));
+    let mut second_coinbase = good.clone();
+    let extra = second_coinbase.transactions[0].clone();
+    second_coinbase.transactions.push(extra);
+    resign(&w, &mut second_coinbase);
+    assert!(matches!(
+        check(&w, &second_coinbase),
+        Err(BlockError::Transaction { index: 1, error: TxError::MisplacedCoinbase, .. })
+    ));
+    assert!(check(&w, &good).is_ok());
+}
+
+#[test]
+fn script_verdicts_do_not_depend_on_threads_or_the_cache() {
+    use medchain_chain::scripts::Verifier;
+    let mut w = World::new();
+    let (patient, outsider, hospital) = (w.p.patient.clone(), w.p.outsider.clone(), w.p.hospital.clone());
+    // Twelve transfers; the 5th and the 9th have bad signatures: the 5th must be reported.
+    let mut txs = Vec::new();
+    for i in 0..12 {
+        let payer = if i % 2 == 0 { &patient } else { &hospital };
+        let mut tx = w.tx(payer, Payload::Transfer, 0, None);
+        if i == 4 || i == 8 {
+            sign_inputs(&mut tx, &w.chain.chain_id, &[&outsider]);
+        }
+        txs.push(tx);
+    }
+    let block = w.block(txs);
+    let verdicts: Vec<_> = [1, 2, 4, 7]
+        .into_iter()
+        .map(|threads| w.chain.validate_block(&w.store, &block, &Verifier::new(threads)))
+        .collect();
+    assert!(
+        matches!(&verdicts[0], Err(BlockError::Transaction { index: 5, error: TxError::Script { .. }, .. })),
+        "{:?}",
+        verdicts[0]
+    );
+    assert!(verdicts.iter().all(|v| v == &verdicts[0]));
+
+    // A valid block: the same answer cold and with every signature cached.
+    let mut w = World::new();
+    let txs: Vec<_> = (0..6).map(|_| w.tx(&patient.clone(), Payload::Transfer, 0, None)).collect();
+    let block = w.block(txs);
+    let verifier = Verifier::new(3);
+    let cold = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
+    assert!(verifier.cache.is_empty(), "block validation does not fill the cache");
+    for tx in &block.transactions[1..] {
+        assert_eq!(
+            w.chain.validate_transaction(&w.store, tx, w.time, &verifier),
+            Ok(FEE),
+            "mempool acceptance"
+        );
+    }
+    assert_eq!(verifier.cache.len(), 6);
+    let warm = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
+    assert_eq!(cold, warm);
+}
+
+#[test]
+fn change_consolidation_and_joint_payments() {
+    let mut w = World::new();
+    let (patient, hospital) = (w.p.patient.clone(), w.p.hospital.clone());
+    let take = |w: &mut World, who: &Signer| w.coins.get_mut(&who.key).unwrap().pop().unwrap();
+    // Consolidation: three of the patient's coins into one, minus a fee.
+    let coins: Vec<_> = (0..3).map(|_| take(&mut w, &patient)).collect();
+    let mut consolidate = Transaction::new(
+        coins
+            .iter()
+            .map(|(outpoint, _)| TxIn { prevout: *outpoint, unlock: Vec::new(), sequence: u32::MAX })
+            .collect(),
+        vec![TxOut { value: 3 * COIN - FEE, lock: pay_to_key(&patient.key) }],
+        Payload::Transfer,
+    );
+    sign_inputs(&mut consolidate, &w.chain.chain_id, &[&patient, &patient, &patient]);
+    // A joint payment: the patient and the hospital each put in a coin, pay the clinic, and
+    // each take their change.
+    let (mine, theirs) = (take(&mut w, &patient), take(&mut w, &hospital));
+    let mut joint = Transaction::new(
+        vec![
+            TxIn { prevout: mine.0, unlock: Vec::new(), sequence: u32::MAX },
+            TxIn { prevout: theirs.0, unlock: Vec::new(), sequence: u32::MAX },
+        ],
+        vec![
+            TxOut { value: COIN, lock: pay_to_key(&w.p.clinic.key) },
+            TxOut { value: COIN / 2 - FEE, lock: pay_to_key(&patient.key) },
+            TxOut { value: COIN / 2, lock: pay_to_key(&hospital.key) },
+        ],
+        Payload::Transfer,
+    );
+    let mut half_signed = joint.clone();
+    sign_inputs(&mut half_signed, &w.chain.chain_id, &[&patient, &patient]);
+    assert!(
+        matches!(w.refuse(half_signed), TxError::Script { index: 1, .. }),
+        "each signer signs its own input"
+    );
+    sign_inputs(&mut joint, &w.chain.chain_id, &[&patient, &hospital]);
+    let applied = w.mine(vec![consolidate.clone(), joint.clone()]);
+    assert_eq!(applied.fees, 2 * FEE);
+    let coinbase = w.store.block(w.tip.height).unwrap().unwrap().transactions[0].clone();
+    assert_eq!(
+        coinbase.outputs[0].value,
+        w.chain.genesis.block_reward + 2 * FEE,
+        "the coinbase pays reward and fees"
+    );
+    for (tx, outputs) in [(&consolidate, 1u32), (&joint, 3)] {
+        for index in 0..outputs {
+            assert!(w.store.coin(&OutPoint { txid: tx.txid(), index }).unwrap().is_some());
+        }
+    }
+    assert!(w.store.coin(&mine.0).unwrap().is_none(), "spent outputs are gone");
+}
+
+#[test]
+fn remaining_rules() {
+    let mut w = World::new();
+    let (patient, insurer, hospital, clinic) =
+        (w.p.patient.clone(), w.p.insurer.clone(), w.p.hospital.clone(), w.p.clinic.clone());
+
+    let mut huge = w.tx(&patient, Payload::Transfer, 0, None);
+    huge.outputs = (0..11).map(|_| TxOut { value: 1, lock: vec![0x51; 10_000] }).collect();
+    assert!(matches!(w.refuse(huge), TxError::TooLarge(_)));
+    let mut rich = w.tx(&patient, Payload::Transfer, 0, None);
+    rich.outputs = vec![TxOut { value: u64::MAX, lock: Vec::new() }];
+    assert_eq!(w.refuse(rich), TxError::ValueTooLarge);
+
+    // A relative lock the spent output is too young for.
+    let mut waiting = w.tx(&patient, Payload::Transfer, 0, None);
+    waiting.inputs[0].sequence = 10;
+    sign_inputs(&mut waiting, &w.chain.chain_id, &[&patient]);
+    assert!(matches!(w.refuse(waiting), TxError::RelativeLock(_)));
+
+    // A block whose coinbase names the wrong height, or spends an input.
+    let mut block = w.block(vec![]);
+    w.time -= 600;
+    block.transactions[0].payload = Payload::Coinbase { height: 9 };
+    block.header.merkle_root = block.compute_merkle_root();
+    block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    assert!(matches!(
+        w.chain.validate_block(&w.store, &block, &w.verifier),
+        Err(BlockError::Transaction { error: TxError::CoinbaseHeight { found: 9, expected: 1 }, .. })
+    ));
+    let mut block = w.block(vec![]);
+    w.time -= 600;
+    let (coin, _) = w.coins[&patient.key][0];
+    block.transactions[0].inputs.push(TxIn { prevout: coin, unlock: Vec::new(), sequence: u32::MAX });
+    block.header.merkle_root = block.compute_merkle_root();
+    block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    assert!(matches!(
+        w.chain.validate_block(&w.store, &block, &w.verifier),
+        Err(BlockError::Transaction { error: TxError::CoinbaseWithInputs, .. })
+    ));
+
+    // Accesses: none named, or records of two patients in one grant.
+    let empty =
+        w.tx(&patient, Payload::AccessGrant { grantee: insurer.key, purpose: 1, records: vec![] }, 0, None);
+    assert_eq!(w.refuse(empty), TxError::NoRecords);
+    let (first, compiled, key) = stored_record(&mut w);
+    let release = w.tx(
+        &hospital,
+        Payload::Release {
+            patient: insurer.key,
+            institution: hospital.key,
+            commitment: Hash32::sha256(b"x"),
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&hospital),
+    );
+    let release_id = release.txid();
+    w.mine(vec![release]);
+    let storage = w.tx(
+        &insurer,
+        Payload::Storage {
+            release: release_id,
+            patient: insurer.key,
+            ciphertext: Hash32::sha256(b"y"),
+            policy: compiled.script.clone(),
+            emergency: None,
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&insurer),
+    );
+    let second = storage.txid();
+    w.mine(vec![storage]);
+    let mut mixed = grant(&mut w, first, &compiled, &key, true);
+    if let Payload::AccessGrant { records, .. } = &mut mixed.payload {
+        let mut other = records[0].clone();
+        other.record = second;
+        records.push(other);
+    }
+    sign_inputs(&mut mixed, &w.chain.chain_id, &[&patient]);
+    assert_eq!(w.refuse(mixed), TxError::MixedOwners);
+
+    // Share releases after the emergency expired, or with no envelope.
+    let expiry = w.tip.height + 3;
+    let breakglass = emergency(&mut w, first, &compiled, &clinic, expiry, "sepsis");
+    let access = breakglass.txid();
+    w.mine(vec![breakglass]);
+    let share = |envelope: Vec<u8>| Payload::ShareRelease {
+        emergency: access,
+        record: first,
+        holder: hospital.key,
+        envelope,
+        signature: Sig::EMPTY,
+    };
+    let tx = w.tx(&hospital, share(vec![1, 2]), 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::BadEnvelope);
+    w.mine(vec![]);
+    let tx = w.tx(&hospital, share(vec![9; ecies::ENVELOPE_OVERHEAD]), 0, Some(&hospital));
+    assert_eq!(w.refuse(tx), TxError::EmergencyExpired);
+}

@@ -1,0 +1,610 @@
+//! A real node process on loopback, driven over HTTP: a transaction is accepted, mined and
+//! proven; a table of bad inputs each gets its error code, and the node stays up with its
+//! state unchanged.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::process::*;
+use crate::common::*;
+use medchain::demo::{self, Cast};
+use medchain_chain::genesis::Genesis;
+use medchain_chain::transaction::{EmergencyShares, Payload, ShareDeposit};
+use medchain_chain::validate::Chain;
+use medchain_client::ClientError;
+use medchain_primitives::codec::Encode;
+use medchain_primitives::ecies;
+use medchain_primitives::merkle::{MerkleProof, ProofStep};
+use medchain_primitives::{Hash32, Sig};
+use medchain_wallet::builder::sign_inputs;
+use medchain_wallet::shamir;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_story_plays_against_a_node_process() {
+    let mut cast = Cast::new();
+    let genesis_json = cast.genesis_json();
+    let chain = Chain::new(Genesis::from_json(&genesis_json).unwrap());
+    let node = start(&genesis_json, true).await;
+    demo::play(&node.base, &chain, &mut cast).await.unwrap();
+    let client = reqwest::Client::new();
+    let status = status(&client, &node.base).await;
+    assert!(status["height"].as_u64().unwrap() >= 8, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_flow_and_bad_inputs_are_refused() {
+    let mut w = World::new();
+    let node = start(&w.genesis_json, true).await;
+    let client = reqwest::Client::new();
+    let base = node.base.clone();
+
+    let patient = w.p.patient.clone();
+    let tx = w.tx(&patient, Payload::Transfer, 0, None);
+    let txid = tx.txid();
+    let (accepted, _) = code(
+        client.post(format!("{base}/v1/transactions")).json(&json!({ "tx": hex::encode(tx.to_bytes()) })),
+    )
+    .await;
+    assert_eq!(accepted, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let confirmed = loop {
+        let body: Value =
+            client.get(format!("{base}/v1/transactions/{txid}")).send().await.unwrap().json().await.unwrap();
+        if body["status"] == "confirmed" {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never confirmed: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let proof = MerkleProof {
+        steps: confirmed["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| ProofStep {
+                sibling: Hash32::from_hex(s["sibling"].as_str().unwrap()).unwrap(),
+                sibling_on_left: s["left"].as_bool().unwrap(),
+            })
+            .collect(),
+    };
+    let root = Hash32::from_hex(confirmed["block"]["merkle_root"].as_str().unwrap()).unwrap();
+    assert!(proof.verify(&txid, &root), "the Merkle proof checks out");
+
+    // Bad inputs: each gets its code, and the node keeps serving with the same state.
+    let before = status(&client, &base).await;
+    let submit = || client.post(format!("{base}/v1/transactions"));
+    let mut forged = w.tx(&patient, Payload::Transfer, 0, None);
+    let outsider = w.p.outsider.clone();
+    sign_inputs(&mut forged, &w.chain.chain_id, &[&outsider]);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            "malformed JSON",
+            submit().header("content-type", "application/json").body("{not json"),
+            400,
+            "BAD_JSON",
+        ),
+        ("bad hex", submit().json(&json!({ "tx": "zz" })), 400, "BAD_HEX"),
+        (
+            "malformed binary",
+            submit().header("content-type", "application/octet-stream").body(vec![1u8, 2, 3]),
+            400,
+            "TX_DECODE",
+        ),
+        ("oversized body", submit().json(&json!({ "tx": "00".repeat(300_000) })), 413, "TOO_LARGE"),
+        (
+            "bad signature",
+            submit().json(&json!({ "tx": hex::encode(forged.to_bytes()) })),
+            400,
+            "SCRIPT_FAILED",
+        ),
+        ("double spend", submit().json(&json!({ "tx": hex::encode(tx.to_bytes()) })), 400, "MISSING_INPUT"),
+        ("unknown endpoint", client.get(format!("{base}/v1/nothing")), 404, "NOT_FOUND"),
+        (
+            "unauthorized read",
+            client.get(format!("{base}/v1/records/{}", "ab".repeat(32))),
+            403,
+            "MISSING_PROOF",
+        ),
+        (
+            "forged challenge",
+            client
+                .get(format!("{base}/v1/records/{}", "ab".repeat(32)))
+                .header("x-medchain-reader", patient.key.to_hex())
+                .header("x-medchain-challenge", "11".repeat(32))
+                .header("x-medchain-signature", "22".repeat(64)),
+            403,
+            "BAD_CHALLENGE",
+        ),
+        ("bad hash", client.get(format!("{base}/v1/transactions/xyz")), 400, "BAD_HASH"),
+    ];
+    for (name, request, expected_status, expected_code) in cases {
+        let (got_status, got_code) = code(request).await;
+        assert_eq!((got_status, got_code.as_str()), (expected_status, expected_code), "{name}");
+    }
+    let after = status(&client, &base).await;
+    assert_eq!(after["mempool"], before["mempool"], "no bad input reached the mempool");
+    assert_eq!(after["chain_id"], before["chain_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_and_chain_rules_over_http() {
+    let mut w = World::new();
+    let node = start(&w.genesis_json, false).await;
+    let client = reqwest::Client::new();
+    let base = node.base.clone();
+    let api = medchain_client::Client::new(&base);
+    let mut sent = 0;
+
+    // A block whose Merkle root does not match its transactions, signed by the real producer.
+    let mut tampered = w.block(Vec::new());
+    w.time -= 600;
+    tampered.header.merkle_root = Hash32::sha256(b"not the root");
+    tampered.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    let post_block = |block: &medchain_chain::block::Block| {
+        client.post(format!("{base}/v1/blocks")).json(&json!({ "block": hex::encode(block.to_bytes()) }))
+    };
+    assert_eq!(code(post_block(&tampered)).await, (400, "BAD_MERKLE_ROOT".to_owned()));
+    assert_eq!(status(&client, &base).await["height"], 0, "the tampered block changed nothing");
+
+    // The record story, mined in the mirror world and fed to the node block by block.
+    let (record, compiled, key) = stored_record(&mut w);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(code(post_block(&w.blocks[0])).await, (400, "WRONG_PARENT".to_owned()), "a block replayed");
+    let ciphertext = api.upload(b"ciphertext".to_vec()).await.unwrap();
+    let researcher = w.p.researcher.clone();
+    let grant_tx = grant(&mut w, record, &compiled, &key, true);
+    let grant_id = grant_tx.txid();
+    w.mine(vec![grant_tx.clone()]);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+
+    // Chain rules met over HTTP: each refusal has its code and changes nothing.
+    let before = status(&client, &base).await;
+    let insurer = w.p.insurer.clone();
+    let height = w.tip.height;
+    let by_insurer = emergency(&mut w, record, &compiled, &insurer, height + 10, "no role, still tries");
+    let mut replayed = w.tx(&w.p.patient.clone(), Payload::Transfer, 0, None);
+    sign_inputs(&mut replayed, &Hash32::sha256(b"another chain"), &[&w.p.patient.clone()]);
+    let submit = |tx: &medchain_chain::transaction::Transaction| {
+        client.post(format!("{base}/v1/transactions")).json(&json!({ "tx": hex::encode(tx.to_bytes()) }))
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        ("emergency by a non-institution", submit(&by_insurer), 400, "NOT_INSTITUTION"),
+        ("a transaction signed for another chain", submit(&replayed), 400, "SCRIPT_FAILED"),
+        ("a confirmed transaction replayed", submit(&grant_tx), 400, "MISSING_INPUT"),
+        ("bad page", client.get(format!("{base}/v1/blocks?limit=many")), 400, "BAD_QUERY"),
+        ("bad height", client.get(format!("{base}/v1/blocks/tip")), 400, "BAD_HEIGHT"),
+        ("wrong method", client.delete(format!("{base}/v1/status")), 405, "METHOD_NOT_ALLOWED"),
+        (
+            "block that is not hex",
+            client.post(format!("{base}/v1/blocks")).json(&json!({ "block": "xyz" })),
+            400,
+            "BAD_HEX",
+        ),
+        (
+            "block that does not decode",
+            client
+                .post(format!("{base}/v1/blocks"))
+                .header("content-type", "application/octet-stream")
+                .body(vec![0u8; 7]),
+            400,
+            "BLOCK_DECODE",
+        ),
+    ];
+    for (name, request, expected_status, expected_code) in cases {
+        let (got_status, got_code) = code(request).await;
+        assert_eq!((got_status, got_code.as_str()), (expected_status, expected_code), "{name}");
+    }
+    assert_eq!(status(&client, &base).await, before, "no refused input changed the state");
+
+    // Revoked: the next read fails.
+    let patient = w.p.patient.clone();
+    let revoke = w.tx(
+        &patient,
+        Payload::Revocation { grant: grant_id, owner: patient.key, signature: Sig::EMPTY },
+        0,
+        Some(&patient),
+    );
+    w.mine(vec![revoke]);
+    sync(&client, &base, &w, &mut sent).await;
+    let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
+    assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
+
+    // Expired: a grant that ends two blocks on stops allowing reads once they are mined.
+    let expiry = w.tip.height + 2;
+    let expiring = grant_until(&mut w, record, &compiled, &key, true, expiry);
+    w.mine(vec![expiring]);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+    w.mine(Vec::new());
+    w.mine(Vec::new());
+    sync(&client, &base, &w, &mut sent).await;
+    let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
+    assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
+}
+
+/// `secret` split 2 of `holders.len()`, each share sealed to its holder.
+fn shares_for(holders: &[&medchain_primitives::Signer], secret: &[u8]) -> EmergencyShares {
+    let shares = shamir::split(secret, 2, holders.len() as u8, &mut rand::rng()).unwrap();
+    let deposits = holders
+        .iter()
+        .zip(&shares)
+        .map(|(h, share)| ShareDeposit {
+            holder: h.key,
+            envelope: ecies::seal(&h.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
+        })
+        .collect();
+    EmergencyShares { threshold: 2, shares: deposits }
+}
+
+/// Writes `signer`'s key file under the test passphrase (with a small KDF cost).
+fn key_file_for(
+    dir: &std::path::Path,
+    name: &str,
+    signer: &medchain_primitives::Signer,
+) -> std::path::PathBuf {
+    let sealed = medchain_wallet::keyfile::KeyFile::seal_with_cost(
+        &signer.secret,
+        "correct horse battery",
+        256,
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let path = dir.join(format!("{name}.key"));
+    std::fs::write(&path, serde_json::to_string(&sealed).unwrap()).unwrap();
+    path
+}
+
+/// Runs `medchain` with `args` and the test passphrase; returns (exit code, stdout, stderr).
+fn medchain(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_medchain"))
+        .args(args)
+        .env("MEDCHAIN_PASSPHRASE", "correct horse battery")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (output.status.code().unwrap_or(-1), text(output.stdout), text(output.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_builds_signs_and_submits_transactions() {
+    let mut w = World::new();
+    let node = start(&w.genesis_json, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = key_file_for(dir.path(), "governor", &w.p.governor);
+    let key = key_file.to_str().unwrap();
+    let base = node.base.as_str();
+    let insurer = w.p.insurer.key.to_hex();
+
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        key,
+        "register-role",
+        "--subject",
+        &insurer,
+        "--role",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["status"], "confirmed", "{answer}");
+    assert_eq!(answer["kind"], "register_role");
+
+    let (code, out, err) =
+        medchain(&["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "777"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = medchain(&["query", "--node", base, "coins", &insurer]);
+    assert_eq!(code, 0);
+    let coins: Value = serde_json::from_str(&out).unwrap();
+    assert!(coins["coins"].as_array().unwrap().iter().any(|c| c["value"] == 777), "{coins}");
+
+    // Refusals by the node exit 1 with its code; bad arguments and keys exit 2.
+    let again = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        key,
+        "register-role",
+        "--subject",
+        &insurer,
+        "--role",
+        "3",
+    ]);
+    assert!(again.0 == 1 && again.2.contains("ROLE_ALREADY_HELD"), "{again:?}");
+    let unknown = medchain(&["tx", "--node", base, "--key", key, "revoke", "--grant", &"ab".repeat(32)]);
+    assert!(unknown.0 == 1 && unknown.2.contains("UNKNOWN_ACCESS"), "{unknown:?}");
+    // A policy module deployed from its file; one that admission refuses is never sent, and
+    // fuel the fee does not pay for is caught before submitting.
+    let module_file = |name: &str| {
+        let path = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&path, medchain_contracts::modules::module(name).unwrap().wasm().unwrap()).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let deploy =
+        |file: &str| medchain(&["tx", "--node", base, "--key", key, "deploy-module", "--wasm", file]);
+    let (code, out, err) = deploy(&module_file("research_purpose"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["kind"], "deploy_module");
+    let research = medchain_contracts::modules::module("research_purpose").unwrap().wasm().unwrap();
+    let hash = Hash32::sha256(&research).to_hex();
+    let (code, out, _) = medchain(&["query", "--node", base, "module", &hash]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["code"], hex::encode(&research));
+    let refused = deploy(&module_file("forbidden_import"));
+    assert!(refused.0 == 2 && refused.2.contains("MODULE_FORBIDDEN_IMPORT"), "{refused:?}");
+    let unpaid = medchain(&[
+        "tx", "--node", base, "--key", key, "--fuel", "5000000", "transfer", "--to", &insurer, "--amount",
+        "1",
+    ]);
+    assert!(unpaid.0 == 2 && unpaid.2.contains("--fee"), "{unpaid:?}");
+
+    let bad_key =
+        medchain(&["tx", "--node", base, "--key", key, "transfer", "--to", "nope", "--amount", "1"]);
+    assert!(bad_key.0 == 2 && bad_key.2.contains("not a compressed public key"), "{bad_key:?}");
+    let poor = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        key,
+        "transfer",
+        "--to",
+        &insurer,
+        "--amount",
+        "999999999999",
+    ]);
+    assert!(poor.0 == 2 && poor.2.contains("spendable coins"), "{poor:?}");
+    let bad_query = medchain(&["query", "--node", base, "transaction", "xyz"]);
+    assert!(bad_query.0 == 1 && bad_query.2.contains("BAD_HASH"), "{bad_query:?}");
+
+    // A grant through the record's policy, with the record key sealed to the grantee.
+    let api = medchain_client::Client::new(base);
+    let (hospital, patient, researcher) = (w.p.hospital.clone(), w.p.patient.clone(), w.p.researcher.clone());
+    let release = w.tx(
+        &hospital,
+        Payload::Release {
+            patient: patient.key,
+            institution: hospital.key,
+            commitment: Hash32::sha256(b"salt|record"),
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&hospital),
+    );
+    let release_id = api.submit(&release).await.unwrap();
+    api.wait_confirmed(&release_id, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+    let sealed_record = medchain_wallet::record::encrypt(&[0x11; 32], b"lab results", &mut rand::rng());
+    let ciphertext = api.upload(sealed_record.clone()).await.unwrap();
+    let compiled = policy(&patient.key, &researcher.key);
+    let storage = w.tx(
+        &patient,
+        Payload::Storage {
+            release: release_id,
+            patient: patient.key,
+            ciphertext,
+            policy: compiled.script.clone(),
+            emergency: Some(shares_for(&[&hospital, &w.p.clinic.clone()], &[0x11; 32])),
+            signature: Sig::EMPTY,
+        },
+        0,
+        Some(&patient),
+    );
+    let record = api.submit(&storage).await.unwrap();
+    api.wait_confirmed(&record, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+    let patient_file = key_file_for(dir.path(), "patient", &patient);
+    let policy_file = dir.path().join("record.med");
+    std::fs::write(&policy_file, POLICY).unwrap();
+    let record_key = dir.path().join("record.key");
+    std::fs::write(&record_key, "11".repeat(32)).unwrap();
+    let (record_hex, researcher_hex, patient_hex) =
+        (record.to_hex(), researcher.key.to_hex(), patient.key.to_hex());
+    let grant = |grantee_arg: &str| {
+        medchain(&[
+            "tx",
+            "--node",
+            base,
+            "--key",
+            patient_file.to_str().unwrap(),
+            "grant",
+            "--record",
+            &record_hex,
+            "--grantee",
+            &researcher_hex,
+            "--record-key",
+            record_key.to_str().unwrap(),
+            policy_file.to_str().unwrap(),
+            "--arg",
+            &format!("patient={patient_hex}"),
+            "--arg",
+            &format!("grantee={grantee_arg}"),
+        ])
+    };
+    let mismatch = grant(&insurer);
+    assert!(mismatch.0 == 2 && mismatch.2.contains("different script"), "{mismatch:?}");
+    assert!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.is_err(), "no access yet");
+    let (code, out, err) = grant(&researcher_hex);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), sealed_record);
+
+    // The grantee reads it: download, open the key deposit, decrypt.
+    let granted: Value = serde_json::from_str(&out).unwrap();
+    let researcher_file = key_file_for(dir.path(), "researcher", &researcher);
+    let read = |access: &str| {
+        medchain(&["read", "--node", base, "--key", researcher_file.to_str().unwrap(), "--access", access])
+    };
+    let (code, out, err) = read(granted["txid"].as_str().unwrap());
+    assert_eq!((code, out.as_str()), (0, "lab results"), "{err}");
+    let unknown = read(&"cd".repeat(32));
+    assert!(unknown.0 == 1 && unknown.2.contains("NOT_FOUND"), "{unknown:?}");
+
+    // Break-glass by an institution, the two share holders release, the requester reads.
+    let clinic = w.p.clinic.clone();
+    let clinic_file = key_file_for(dir.path(), "clinic", &clinic);
+    let hospital_file = key_file_for(dir.path(), "hospital", &hospital);
+    let height = status(&reqwest::Client::new(), base).await["height"].as_u64().unwrap();
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        clinic_file.to_str().unwrap(),
+        "emergency",
+        "--record",
+        &record_hex,
+        "--patient",
+        &patient_hex,
+        "--justification",
+        "unconscious in the emergency room",
+        "--expiry",
+        &(height + 50).to_string(),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let emergency: Value = serde_json::from_str(&out).unwrap();
+    let emergency_id = emergency["txid"].as_str().unwrap().to_owned();
+    let clinic_reads = || {
+        medchain(&["read", "--node", base, "--key", clinic_file.to_str().unwrap(), "--access", &emergency_id])
+    };
+    let early = clinic_reads();
+    assert!(early.0 == 2 && early.2.contains("do not recover the key"), "no shares yet: {early:?}");
+    for holder in [&hospital_file, &clinic_file] {
+        let (code, out, err) = medchain(&[
+            "tx",
+            "--node",
+            base,
+            "--key",
+            holder.to_str().unwrap(),
+            "share-release",
+            "--emergency",
+            &emergency_id,
+            "--record",
+            &record_hex,
+            "--patient",
+            &patient_hex,
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let (code, out, err) = clinic_reads();
+    assert_eq!((code, out.as_str()), (0, "lab results"), "{err}");
+    let stranger = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_file.to_str().unwrap(),
+        "share-release",
+        "--emergency",
+        &emergency_id,
+        "--record",
+        &record_hex,
+        "--patient",
+        &patient_hex,
+    ]);
+    assert!(stranger.0 == 2 && stranger.2.contains("holds no share"), "{stranger:?}");
+
+    // The whole record life through the command line: release, store, grant, read.
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    std::fs::write(path("echo.txt"), "2026-11-28 echocardiogram: normal").unwrap();
+    let clinic_hex = clinic.key.to_hex();
+    let hospital_key = hospital_file.to_str().unwrap();
+    let patient_key = patient_file.to_str().unwrap();
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        hospital_key,
+        "release",
+        "--patient",
+        &patient_hex,
+        "--record",
+        &path("echo.txt"),
+        "--handover",
+        &path("handover.json"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_key,
+        "store",
+        "--handover",
+        &path("handover.json"),
+        "--record-key-out",
+        &path("echo.key"),
+        "--share-holder",
+        &hospital.key.to_hex(),
+        "--share-holder",
+        &clinic_hex,
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let stored: Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_key,
+        "grant",
+        "--record",
+        stored["txid"].as_str().unwrap(),
+        "--grantee",
+        &researcher_hex,
+        "--record-key",
+        &path("echo.key"),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let granted: Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = read(granted["txid"].as_str().unwrap());
+    assert_eq!((code, out.as_str()), (0, "2026-11-28 echocardiogram: normal"), "{err}");
+    let forged = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        researcher_file.to_str().unwrap(),
+        "store",
+        "--handover",
+        &path("handover.json"),
+        "--record-key-out",
+        &path("other.key"),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert!(forged.0 == 2 && forged.2.contains("opening the record key"), "{forged:?}");
+
+    let wrong = Command::new(env!("CARGO_BIN_EXE_medchain"))
+        .args(["tx", "--node", base, "--key", key, "transfer", "--to", &insurer, "--amount", "1"])
+        .env("MEDCHAIN_PASSPHRASE", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(2), "a wrong passphrase is refused");
+}
