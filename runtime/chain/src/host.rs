@@ -13,6 +13,7 @@ use medchain_vm::signature::{SIGHASH_ALL, verify_ecdsa};
 
 use super::scripts::Verifier;
 use super::state::{StateError, StateRead};
+use super::verdict::NodeFault;
 use medchain_modules::AccessRequest;
 use medchain_modules::abi::MODULE_CALL_FUEL;
 use medchain_primitives::{Hash32, PubKey};
@@ -59,7 +60,7 @@ pub struct ChainHost<'a, S: ?Sized> {
     pub remember: bool,
     /// A failure of this node (a state read, the module engine), kept to report after the
     /// script: the VM sees "no", the caller reports the failure instead of a verdict.
-    pub failure: RefCell<Option<String>>,
+    pub failure: RefCell<Option<NodeFault>>,
 }
 
 impl<S: StateRead + ?Sized> ChainHost<'_, S> {
@@ -86,26 +87,25 @@ impl<S: StateRead + ?Sized> ChainHost<'_, S> {
     }
 
     /// Runs the module, charging the call and its fuel to this check.
-    fn evaluate_module(&self, hash: &[u8], args: &[Vec<u8>]) -> Result<ModuleVerdict, String> {
+    fn evaluate_module(&self, hash: &[u8], args: &[Vec<u8>]) -> Result<ModuleVerdict, NodeFault> {
         let Some(left) = self.fuel.get().checked_sub(MODULE_CALL_FUEL) else {
             self.fuel.set(0);
             return Ok(ModuleVerdict::OutOfFuel);
         };
         self.fuel.set(left);
         let Ok(hash) = <[u8; 32]>::try_from(hash).map(Hash32) else { return Ok(ModuleVerdict::NotFound) };
-        let Some(code) = self.state.module(&hash).map_err(|e| e.to_string())? else {
+        let Some(code) = self.state.module(&hash)? else {
             return Ok(ModuleVerdict::NotFound);
         };
-        let request = self.request(args).map_err(|e| e.to_string())?;
-        let engine = self.verifier.policy_engine().map_err(|e| e.to_string())?;
-        let evaluation =
-            engine.evaluate(&hash, &code, request, self.fuel.get()).map_err(|e| e.to_string())?;
+        let request = self.request(args)?;
+        let engine = self.verifier.policy_engine()?;
+        let evaluation = engine.evaluate(&hash, &code, request, self.fuel.get())?;
         self.fuel.set(self.fuel.get().saturating_sub(evaluation.fuel));
         Ok(evaluation.verdict)
     }
 
-    fn fail(&self, error: impl ToString) {
-        self.failure.replace(Some(error.to_string()));
+    fn fail(&self, fault: impl Into<NodeFault>) {
+        self.failure.replace(Some(fault.into()));
     }
 }
 

@@ -11,6 +11,7 @@ use super::scripts::Verifier;
 use super::state::{SCHEMA_VERSION, StateError};
 use super::store::{MemoryStore, RedbStore, Store, StoreError};
 use super::validate::{Applied, BlockError, Chain, Tip};
+use super::verdict::{NodeFault, Rejection};
 use medchain_primitives::Hash32;
 
 /// File name of the state database inside the data directory.
@@ -39,9 +40,12 @@ pub enum LedgerError {
         /// The stored version.
         found: u32,
     },
-    /// A block is invalid.
+    /// A block is invalid: the verdict every honest node reaches.
     #[error(transparent)]
-    Block(#[from] BlockError),
+    Invalid(BlockError),
+    /// This node could not decide whether a block is valid.
+    #[error("this node could not validate the block: {0}")]
+    Fault(NodeFault),
     /// The directory could not be created.
     #[error("cannot create {path}: {error}")]
     Directory {
@@ -50,6 +54,15 @@ pub enum LedgerError {
         /// Why.
         error: String,
     },
+}
+
+impl From<Rejection<BlockError>> for LedgerError {
+    fn from(rejection: Rejection<BlockError>) -> Self {
+        match rejection {
+            Rejection::Invalid(error) => LedgerError::Invalid(error),
+            Rejection::Undecided(fault) => LedgerError::Fault(fault),
+        }
+    }
 }
 
 /// A chain's state on disk.
@@ -132,7 +145,7 @@ impl Ledger {
 }
 
 /// Replays blocks from genesis in memory: the reference a crashed ledger is compared with.
-pub fn replay(chain: &Chain, blocks: &[Block]) -> Result<MemoryStore, BlockError> {
+pub fn replay(chain: &Chain, blocks: &[Block]) -> Result<MemoryStore, Rejection<BlockError>> {
     let mut store = MemoryStore::default();
     store.apply(chain.genesis_changes());
     for block in blocks {

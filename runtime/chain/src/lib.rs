@@ -15,3 +15,4 @@ pub mod state;
 pub mod store;
 pub mod transaction;
 pub mod validate;
+pub mod verdict;

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::host::{AccessInfo, ChainHost};
 use super::state::StateRead;
-use super::validate::CHAIN_FLAGS;
+use super::validate::{CHAIN_FLAGS, TxError};
+use super::verdict::{NodeFault, Rejection};
 use medchain_modules::{EngineError, EngineOptions, PolicyEngine};
 use medchain_primitives::{Hash32, PubKey};
 
@@ -185,12 +186,27 @@ pub struct ScriptCheck {
 }
 
 /// The first failing check, in block order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum CheckFailure {
     /// A script failed.
     Script(ScriptError),
-    /// State could not be read.
-    State(String),
+    /// This node could not run the check.
+    Fault(NodeFault),
+}
+
+impl CheckFailure {
+    /// The transaction's verdict for a failure of the check of `subject`, or the fault.
+    pub fn judge(self, subject: Subject) -> Rejection<TxError> {
+        match (self, subject) {
+            (CheckFailure::Fault(fault), _) => Rejection::Undecided(fault),
+            (CheckFailure::Script(error), Subject::Input(index)) => {
+                Rejection::Invalid(TxError::Script { index, error })
+            }
+            (CheckFailure::Script(error), Subject::Record(record)) => {
+                Rejection::Invalid(TxError::Policy { record, error })
+            }
+        }
+    }
 }
 
 impl ScriptCheck {
@@ -239,8 +255,8 @@ impl ScriptCheck {
             failure: RefCell::new(None),
         };
         let result = verify_script(&self.unlock, &self.lock, CHAIN_FLAGS, &host);
-        if let Some(error) = host.failure.into_inner() {
-            return Err(CheckFailure::State(error));
+        if let Some(fault) = host.failure.into_inner() {
+            return Err(CheckFailure::Fault(fault));
         }
         result.map_err(CheckFailure::Script)
     }
@@ -348,11 +364,7 @@ where
         let mut failure = None;
         for worker in workers {
             let found = worker.join().unwrap_or_else(|_| {
-                Some((
-                    usize::MAX,
-                    ScriptCheck::placeholder(),
-                    CheckFailure::State("a script worker panicked".into()),
-                ))
+                Some((usize::MAX, ScriptCheck::placeholder(), CheckFailure::Fault(NodeFault::WorkerPanicked)))
             });
             failure = first(failure, found);
         }

@@ -15,12 +15,13 @@ use super::limits::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
     fuel_fee,
 };
-use super::scripts::{CheckFailure, ScriptCheck, Subject, Verifier, parallel_map, run_with_checks};
+use super::scripts::{ScriptCheck, Subject, Verifier, parallel_map, run_with_checks};
 use super::state::{
     Coin, GrantEntry, RecordEntry, ReleaseEntry, SCHEMA_VERSION, StateError, StateRead, role_key,
 };
 use super::store::{Changes, Overlay, Store, Table};
 use super::transaction::{OutPoint, Payload, RecordAccess, Transaction};
+use super::verdict::{NodeFault, Rejection};
 use medchain_modules::{AdmissionError, admit};
 use medchain_primitives::codec::Encode;
 use medchain_primitives::merkle::merkle_root;
@@ -205,9 +206,6 @@ pub enum TxError {
         /// The fee the fuel needs.
         needed: u64,
     },
-    /// The state could not be read.
-    #[error("state read failed: {0}")]
-    State(String),
 }
 
 impl TxError {
@@ -260,14 +258,13 @@ impl TxError {
             TxError::ModuleExists(_) => "MODULE_EXISTS",
             TxError::FuelTooLarge(_) => "FUEL_TOO_LARGE",
             TxError::FuelUnpaid { .. } => "FUEL_UNPAID",
-            TxError::State(_) => "STATE_ERROR",
         }
     }
 }
 
-impl From<StateError> for TxError {
-    fn from(error: StateError) -> Self {
-        TxError::State(error.to_string())
+impl From<TxError> for Rejection<TxError> {
+    fn from(error: TxError) -> Self {
+        Rejection::Invalid(error)
     }
 }
 
@@ -334,9 +331,6 @@ pub enum BlockError {
         /// Why.
         error: TxError,
     },
-    /// The state could not be read.
-    #[error("state read failed: {0}")]
-    State(String),
 }
 
 impl BlockError {
@@ -354,20 +348,13 @@ impl BlockError {
             BlockError::BadProducerSignature => "BAD_PRODUCER_SIGNATURE",
             BlockError::CoinbaseTooLarge { .. } => "COINBASE_TOO_LARGE",
             BlockError::Transaction { error, .. } => error.code(),
-            BlockError::State(_) => "STATE",
         }
     }
 }
 
-impl From<StateError> for BlockError {
-    fn from(error: StateError) -> Self {
-        BlockError::State(error.to_string())
-    }
-}
-
-impl From<super::store::StoreError> for BlockError {
-    fn from(error: super::store::StoreError) -> Self {
-        BlockError::State(error.to_string())
+impl From<BlockError> for Rejection<BlockError> {
+    fn from(error: BlockError) -> Self {
+        Rejection::Invalid(error)
     }
 }
 
@@ -487,34 +474,34 @@ impl Chain {
         state: &S,
         block: &Block,
         verifier: &Verifier,
-    ) -> Result<Applied, BlockError> {
+    ) -> Result<Applied, Rejection<BlockError>> {
         let encoded = block.to_bytes();
         if encoded.len() > MAX_BLOCK_SIZE {
-            return Err(BlockError::TooLarge(encoded.len()));
+            return Err(BlockError::TooLarge(encoded.len()).into());
         }
         let header = &block.header;
         if header.version != BLOCK_VERSION {
-            return Err(BlockError::Version(header.version));
+            return Err(BlockError::Version(header.version).into());
         }
         if block.transactions.is_empty() || block.transactions.len() > MAX_BLOCK_TXS {
-            return Err(BlockError::TransactionCount(block.transactions.len()));
+            return Err(BlockError::TransactionCount(block.transactions.len()).into());
         }
-        let tip = self.tip(state)?.ok_or_else(|| BlockError::State("state is not initialized".into()))?;
+        let tip = self.tip(state)?.ok_or(NodeFault::Uninitialized)?;
         if header.previous != tip.hash {
-            return Err(BlockError::WrongParent { found: header.previous, expected: tip.hash });
+            return Err(BlockError::WrongParent { found: header.previous, expected: tip.hash }.into());
         }
         if header.height != tip.height + 1 {
-            return Err(BlockError::WrongHeight { found: header.height, expected: tip.height + 1 });
+            return Err(BlockError::WrongHeight { found: header.height, expected: tip.height + 1 }.into());
         }
         let median = self.median_time(state, tip.height)?;
         if header.time <= median {
-            return Err(BlockError::TimeTooEarly { time: header.time, median });
+            return Err(BlockError::TimeTooEarly { time: header.time, median }.into());
         }
         if !self.genesis.producers.contains(&header.producer) {
-            return Err(BlockError::UnknownProducer(header.producer.to_hex()));
+            return Err(BlockError::UnknownProducer(header.producer.to_hex()).into());
         }
         if !header.signature.verify(&header.producer, &header.signing_digest(&self.chain_id)) {
-            return Err(BlockError::BadProducerSignature);
+            return Err(BlockError::BadProducerSignature.into());
         }
         // Every transaction's id and signing digest, hashed in parallel.
         let hashes = parallel_map(&block.transactions, verifier.threads, |tx| {
@@ -523,50 +510,51 @@ impl Chain {
         });
         let txids: Vec<Hash32> = hashes.iter().map(|(txid, _, _)| *txid).collect();
         if merkle_root(&txids) != header.merkle_root {
-            return Err(BlockError::BadMerkleRoot);
+            return Err(BlockError::BadMerkleRoot.into());
         }
 
         let context = Context { height: header.height, time: header.time, median_time: median };
         // The state pass runs here while the script checks it produces run on the workers;
         // script failures are looked at only once the state pass succeeded, so which error a
         // block gets does not depend on threads or timing.
-        let (pass, failure) = run_with_checks(state, verifier, |checks| {
-            let mut overlay = Overlay::new(state);
-            let mut fees: u64 = 0;
-            let mut coinbase_value = 0;
-            let mut batch = Vec::new();
-            for (index, tx) in block.transactions.iter().enumerate() {
-                let (txid, digest, size) = hashes.get(index).copied().unwrap_or_default();
-                let fail = |error: TxError| BlockError::Transaction { index, txid, error };
-                let is_coinbase = matches!(tx.payload, Payload::Coinbase { .. });
-                if is_coinbase != (index == 0) {
-                    return Err(fail(TxError::MisplacedCoinbase));
+        let (pass, failure) =
+            run_with_checks(state, verifier, |checks| -> Result<_, Rejection<BlockError>> {
+                let mut overlay = Overlay::new(state);
+                let mut fees: u64 = 0;
+                let mut coinbase_value = 0;
+                let mut batch = Vec::new();
+                for (index, tx) in block.transactions.iter().enumerate() {
+                    let (txid, digest, size) = hashes.get(index).copied().unwrap_or_default();
+                    let fail = |error: TxError| BlockError::Transaction { index, txid, error };
+                    let is_coinbase = matches!(tx.payload, Payload::Coinbase { .. });
+                    if is_coinbase != (index == 0) {
+                        return Err(fail(TxError::MisplacedCoinbase).into());
+                    }
+                    let scope = Scope { txid, index, digest, size };
+                    let fee = self
+                        .apply_transaction(state, &mut overlay, tx, scope, &context, &mut batch)
+                        .map_err(|rejection| rejection.map_invalid(fail))?;
+                    checks.submit(std::mem::take(&mut batch));
+                    if is_coinbase {
+                        coinbase_value = tx.outputs.iter().map(|o| o.value).sum();
+                    }
+                    fees = fees.checked_add(fee).ok_or_else(|| fail(TxError::ValueTooLarge))?;
                 }
-                let scope = Scope { txid, index, digest, size };
-                let fee = self
-                    .apply_transaction(state, &mut overlay, tx, scope, &context, &mut batch)
-                    .map_err(fail)?;
-                checks.submit(std::mem::take(&mut batch));
-                if is_coinbase {
-                    coinbase_value = tx.outputs.iter().map(|o| o.value).sum();
+                let allowed = self.genesis.block_reward.saturating_add(fees);
+                if coinbase_value > allowed {
+                    return Err(BlockError::CoinbaseTooLarge { claimed: coinbase_value, allowed }.into());
                 }
-                fees = fees.checked_add(fee).ok_or_else(|| fail(TxError::ValueTooLarge))?;
-            }
-            let allowed = self.genesis.block_reward.saturating_add(fees);
-            if coinbase_value > allowed {
-                return Err(BlockError::CoinbaseTooLarge { claimed: coinbase_value, allowed });
-            }
-            Ok((overlay.changes, fees))
-        });
+                Ok((overlay.changes, fees))
+            });
         let (changes, fees) = pass?;
         let mut overlay = Overlay { base: state, changes };
         if let Some((check, failure)) = failure {
-            let error = match (failure, check.subject) {
-                (CheckFailure::State(error), _) => TxError::State(error),
-                (CheckFailure::Script(error), Subject::Input(index)) => TxError::Script { index, error },
-                (CheckFailure::Script(error), Subject::Record(record)) => TxError::Policy { record, error },
-            };
-            return Err(BlockError::Transaction { index: check.tx_index, txid: check.txid, error });
+            let (index, txid) = (check.tx_index, check.txid);
+            return Err(failure.judge(check.subject).map_invalid(|error| BlockError::Transaction {
+                index,
+                txid,
+                error,
+            }));
         }
         let new_tip = Tip { height: header.height, hash: header.hash() };
         overlay.put(Table::Block, header.height.to_be_bytes().to_vec(), encoded);
@@ -585,11 +573,11 @@ impl Chain {
         tx: &Transaction,
         time: u64,
         verifier: &Verifier,
-    ) -> Result<u64, TxError> {
+    ) -> Result<u64, Rejection<TxError>> {
         if matches!(tx.payload, Payload::Coinbase { .. }) {
-            return Err(TxError::MisplacedCoinbase);
+            return Err(TxError::MisplacedCoinbase.into());
         }
-        let tip = self.tip(state)?.ok_or_else(|| TxError::State("state is not initialized".into()))?;
+        let tip = self.tip(state)?.ok_or(NodeFault::Uninitialized)?;
         let context =
             Context { height: tip.height + 1, time, median_time: self.median_time(state, tip.height)? };
         let bytes = tx.to_bytes();
@@ -605,13 +593,7 @@ impl Chain {
         for check in checks {
             let check = ScriptCheck { remember: true, ..check };
             if let Err(failure) = check.run(state, verifier) {
-                return Err(match (failure, check.subject) {
-                    (CheckFailure::State(error), _) => TxError::State(error),
-                    (CheckFailure::Script(error), Subject::Input(index)) => TxError::Script { index, error },
-                    (CheckFailure::Script(error), Subject::Record(record)) => {
-                        TxError::Policy { record, error }
-                    }
-                });
+                return Err(failure.judge(check.subject));
             }
         }
         Ok(fee)
@@ -627,13 +609,13 @@ impl Chain {
         scope: Scope,
         context: &Context,
         checks: &mut Vec<ScriptCheck>,
-    ) -> Result<u64, TxError> {
+    ) -> Result<u64, Rejection<TxError>> {
         let (txid, index) = (&scope.txid, scope.index);
         check_transaction_sized(tx, scope.size)?;
         let digest = scope.digest;
         if let Payload::Coinbase { height } = tx.payload {
             if height != context.height {
-                return Err(TxError::CoinbaseHeight { found: height, expected: context.height });
+                return Err(TxError::CoinbaseHeight { found: height, expected: context.height }.into());
             }
         } else {
             self.check_times(tx, context)?;
@@ -646,7 +628,7 @@ impl Chain {
                 outpoint: format!("{}:{}", input.prevout.txid, input.prevout.index),
             })?;
             if coin.coinbase && context.height.saturating_sub(coin.height) < COINBASE_MATURITY {
-                return Err(TxError::ImmatureCoinbase(i));
+                return Err(TxError::ImmatureCoinbase(i).into());
             }
             self.check_relative_lock(parent, input.sequence, coin.height, context, &format!("input {i}"))?;
             checks.push(ScriptCheck {
@@ -662,7 +644,7 @@ impl Chain {
         let output_value: u64 = tx.outputs.iter().map(|o| o.value).sum();
         let is_coinbase = matches!(tx.payload, Payload::Coinbase { .. });
         if !is_coinbase && output_value > input_value {
-            return Err(TxError::Overspend { inputs: input_value, outputs: output_value });
+            return Err(TxError::Overspend { inputs: input_value, outputs: output_value }.into());
         }
         self.apply_payload(parent, overlay, tx, scope, digest, context, checks)?;
         for (i, output) in tx.outputs.iter().enumerate() {
@@ -679,7 +661,7 @@ impl Chain {
         let fee = input_value - output_value;
         let needed = fuel_fee(tx.fuel, tx.script_checks());
         if fee < needed {
-            return Err(TxError::FuelUnpaid { fee, needed });
+            return Err(TxError::FuelUnpaid { fee, needed }.into());
         }
         Ok(fee)
     }
@@ -709,7 +691,7 @@ impl Chain {
         since_height: u32,
         context: &Context,
         what: &str,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), Rejection<TxError>> {
         if sequence & (1 << 31) != 0 {
             return Ok(());
         }
@@ -720,7 +702,7 @@ impl Chain {
         } else {
             context.height.saturating_sub(since_height) >= value
         };
-        if reached { Ok(()) } else { Err(TxError::RelativeLock(what.to_owned())) }
+        if reached { Ok(()) } else { Err(TxError::RelativeLock(what.to_owned()).into()) }
     }
 
     fn require_institution<S: Store + ?Sized>(
@@ -728,11 +710,11 @@ impl Chain {
         parent: &S,
         key: &PubKey,
         who: &'static str,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), Rejection<TxError>> {
         if parent.has_role(key, self.medical_institution)? {
             Ok(())
         } else {
-            Err(TxError::NotInstitution(who))
+            Err(TxError::NotInstitution(who).into())
         }
     }
 
@@ -746,7 +728,7 @@ impl Chain {
         digest: Hash32,
         context: &Context,
         checks: &mut Vec<ScriptCheck>,
-    ) -> Result<(), TxError> {
+    ) -> Result<(), Rejection<TxError>> {
         let txid = &scope.txid;
         let signed = |sig: &Sig, key: &PubKey, who: &'static str| {
             if sig.verify(key, &digest) { Ok(()) } else { Err(TxError::BadSignature(who)) }
@@ -756,21 +738,21 @@ impl Chain {
             Payload::RegisterRole { subject, role, governor, signature }
             | Payload::WithdrawRole { subject, role, governor, signature } => {
                 if !self.genesis.governors.contains(governor) {
-                    return Err(TxError::NotGovernor(governor.to_hex()));
+                    return Err(TxError::NotGovernor(governor.to_hex()).into());
                 }
                 signed(signature, governor, "governor")?;
                 if !self.genesis.roles.values().any(|r| r == role) {
-                    return Err(TxError::UnknownRole(*role));
+                    return Err(TxError::UnknownRole(*role).into());
                 }
                 let held = overlay.has_role(subject, *role)?;
                 if matches!(tx.payload, Payload::RegisterRole { .. }) {
                     if held {
-                        return Err(TxError::RoleAlreadyHeld);
+                        return Err(TxError::RoleAlreadyHeld.into());
                     }
                     overlay.put(Table::Role, role_key(subject, *role), context.height.to_be_bytes().to_vec());
                 } else {
                     if !held {
-                        return Err(TxError::RoleNotHeld);
+                        return Err(TxError::RoleNotHeld.into());
                     }
                     overlay.delete(Table::Role, role_key(subject, *role));
                 }
@@ -789,29 +771,29 @@ impl Chain {
             Payload::Storage { release, patient, ciphertext, policy, emergency, signature } => {
                 let released = overlay.release(release)?.ok_or(TxError::UnknownRelease(*release))?;
                 if released.patient != *patient {
-                    return Err(TxError::WrongPatient);
+                    return Err(TxError::WrongPatient.into());
                 }
                 if overlay.get(Table::StoredRelease, &release.0).map_err(StateError::from)?.is_some() {
-                    return Err(TxError::AlreadyStored(*release));
+                    return Err(TxError::AlreadyStored(*release).into());
                 }
                 signed(signature, patient, "patient")?;
                 if policy.is_empty() {
-                    return Err(TxError::EmptyPolicy);
+                    return Err(TxError::EmptyPolicy.into());
                 }
                 if let Some(shares) = emergency {
                     let holders: BTreeSet<&PubKey> = shares.shares.iter().map(|s| &s.holder).collect();
                     if holders.len() != shares.shares.len() {
-                        return Err(TxError::BadShares("a holder appears twice"));
+                        return Err(TxError::BadShares("a holder appears twice").into());
                     }
                     if shares.threshold == 0 || usize::from(shares.threshold) > shares.shares.len() {
-                        return Err(TxError::BadShares("threshold is not within 1..=shares"));
+                        return Err(TxError::BadShares("threshold is not within 1..=shares").into());
                     }
                     if shares
                         .shares
                         .iter()
                         .any(|s| s.envelope.len() < medchain_primitives::ecies::ENVELOPE_OVERHEAD)
                     {
-                        return Err(TxError::BadShares("a share is not an envelope"));
+                        return Err(TxError::BadShares("a share is not an envelope").into());
                     }
                     for share in &shares.shares {
                         self.require_institution(parent, &share.holder, "share holder")?;
@@ -856,10 +838,10 @@ impl Chain {
             }
             Payload::EmergencyAccess { requester, justification, records, signature } => {
                 if justification.trim().is_empty() {
-                    return Err(TxError::EmptyJustification);
+                    return Err(TxError::EmptyJustification.into());
                 }
                 if tx.expiry <= context.height {
-                    return Err(TxError::MissingExpiry);
+                    return Err(TxError::MissingExpiry.into());
                 }
                 self.require_institution(parent, requester, "requester")?;
                 signed(signature, requester, "requester")?;
@@ -888,13 +870,13 @@ impl Chain {
             Payload::ShareRelease { emergency, record, holder, envelope, signature } => {
                 let access = overlay.grant(emergency)?.ok_or(TxError::UnknownAccess(*emergency))?;
                 if !access.emergency {
-                    return Err(TxError::NotEmergency(*emergency));
+                    return Err(TxError::NotEmergency(*emergency).into());
                 }
                 if access.expiry <= context.height || overlay.revoked_at(emergency)?.is_some() {
-                    return Err(TxError::EmergencyExpired);
+                    return Err(TxError::EmergencyExpired.into());
                 }
                 if !access.records.contains(record) {
-                    return Err(TxError::RecordNotInAccess(*record));
+                    return Err(TxError::RecordNotInAccess(*record).into());
                 }
                 let stored = overlay.record(record)?.ok_or(TxError::UnknownRecord(*record))?;
                 let holds = stored
@@ -902,13 +884,13 @@ impl Chain {
                     .as_ref()
                     .is_some_and(|s| s.shares.iter().any(|share| share.holder == *holder));
                 if !holds {
-                    return Err(TxError::NotShareHolder);
+                    return Err(TxError::NotShareHolder.into());
                 }
                 if overlay.share_released(emergency, record, holder)? {
-                    return Err(TxError::DuplicateShareRelease);
+                    return Err(TxError::DuplicateShareRelease.into());
                 }
                 if envelope.len() < medchain_primitives::ecies::ENVELOPE_OVERHEAD {
-                    return Err(TxError::BadEnvelope);
+                    return Err(TxError::BadEnvelope.into());
                 }
                 signed(signature, holder, "share holder")?;
                 overlay.put(
@@ -921,17 +903,17 @@ impl Chain {
                 admit(code).map_err(TxError::Module)?;
                 let hash = Hash32::sha256(code);
                 if overlay.module(&hash)?.is_some() {
-                    return Err(TxError::ModuleExists(hash));
+                    return Err(TxError::ModuleExists(hash).into());
                 }
                 overlay.put(Table::Module, hash.0.to_vec(), code.clone());
             }
             Payload::Revocation { grant, owner, signature } => {
                 let access = overlay.grant(grant)?.ok_or(TxError::UnknownAccess(*grant))?;
                 if overlay.revoked_at(grant)?.is_some() {
-                    return Err(TxError::AlreadyRevoked(*grant));
+                    return Err(TxError::AlreadyRevoked(*grant).into());
                 }
                 if access.patient != *owner {
-                    return Err(TxError::NotOwner);
+                    return Err(TxError::NotOwner.into());
                 }
                 signed(signature, owner, "owner")?;
                 overlay.put(Table::Revoked, grant.0.to_vec(), context.height.to_be_bytes().to_vec());
@@ -965,7 +947,7 @@ impl Chain {
         (grantee, emergency): (PubKey, bool),
         context: &Context,
         checks: &mut Vec<ScriptCheck>,
-    ) -> Result<PubKey, TxError> {
+    ) -> Result<PubKey, Rejection<TxError>> {
         let purpose = match tx.payload {
             Payload::AccessGrant { purpose, .. } => purpose,
             _ => 0,
@@ -979,13 +961,13 @@ impl Chain {
         for access in records {
             let record = overlay.record(&access.record)?.ok_or(TxError::UnknownRecord(access.record))?;
             if owner.is_some_and(|o| o != record.patient) {
-                return Err(TxError::MixedOwners);
+                return Err(TxError::MixedOwners.into());
             }
             owner = Some(record.patient);
             let deposit_for = match access.deposit.len() {
                 0 => None,
                 n if n < medchain_primitives::ecies::ENVELOPE_OVERHEAD => {
-                    return Err(TxError::BadDeposit(access.record));
+                    return Err(TxError::BadDeposit(access.record).into());
                 }
                 _ => Some(grantee),
             };
@@ -1007,7 +989,7 @@ impl Chain {
                 ..scope.check(tx, digest, context)
             });
         }
-        owner.ok_or(TxError::NoRecords)
+        Ok(owner.ok_or(TxError::NoRecords)?)
     }
 }
 

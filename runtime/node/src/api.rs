@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use medchain_chain::validate::TxError;
+use medchain_chain::verdict::Rejection;
 
 /// An API error: `{"error": {"code": "...", "message": "...", "script_error": "...",
 /// "module_reason": 7}}`, the last two only when a script failed (and a module denied).
@@ -48,10 +49,11 @@ impl ApiError {
 
     /// 400 for a transaction the chain's rules refuse; 500 when this node failed to judge it
     /// (its state or its policy-module engine).
-    pub fn refused(error: &TxError) -> Self {
-        if let TxError::State(failure) = error {
-            return Self::internal(failure.clone());
-        }
+    pub fn refused(rejection: &Rejection<TxError>) -> Self {
+        let error = match rejection {
+            Rejection::Invalid(error) => error,
+            Rejection::Undecided(fault) => return Self::internal(fault.to_string()),
+        };
         let script = match error {
             TxError::Script { error, .. } | TxError::Policy { error, .. } => Some(error),
             _ => None,

@@ -32,7 +32,7 @@ use medchain_chain::standard::{data_output, pay_to_key, pay_to_key_hash};
 use medchain_chain::state::{Coin, StateRead};
 use medchain_chain::store::{Store, Table};
 use medchain_chain::transaction::{EmergencyShares, OutPoint, Transaction};
-use medchain_chain::validate::{BlockError, Chain, TxError};
+use medchain_chain::validate::{BlockError, Chain};
 use medchain_primitives::Signer;
 use medchain_primitives::codec::{Decode, Encode};
 use medchain_primitives::{Hash32, PubKey, Sig};
@@ -192,12 +192,8 @@ impl Node {
     pub fn import_block(&self, block: &Block) -> ApiResult<u32> {
         let _writing = self.apply.write().map_err(|_| ApiError::internal("lock poisoned"))?;
         let applied = self.ledger.apply(block).map_err(|e| match e {
-            LedgerError::Block(BlockError::Transaction { error: TxError::State(failure), .. }) => {
-                ApiError::internal(failure)
-            }
-            LedgerError::Block(BlockError::State(failure)) => ApiError::internal(failure),
-            LedgerError::Block(error) => ApiError::bad_request(error.code(), error.to_string()),
-            other => ApiError::internal(other.to_string()),
+            LedgerError::Invalid(error) => ApiError::bad_request(error.code(), error.to_string()),
+            fault => ApiError::internal(fault.to_string()),
         })?;
         self.mempool
             .lock()
@@ -251,13 +247,7 @@ impl Node {
                     info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
                     return Ok(applied.tip.height);
                 }
-                // This node could not judge a transaction: keep it, and try again next time.
-                Err(LedgerError::Block(BlockError::Transaction {
-                    error: TxError::State(failure), ..
-                })) => {
-                    return Err(failure);
-                }
-                Err(LedgerError::Block(BlockError::Transaction { index, txid, error })) => {
+                Err(LedgerError::Invalid(BlockError::Transaction { index, txid, error })) => {
                     warn!(%txid, %error, "dropping transaction that no longer validates");
                     candidates.retain(|t| t.txid() != txid);
                     if let Ok(mut pool) = self.mempool.lock() {
@@ -267,6 +257,8 @@ impl Node {
                         return Err(format!("coinbase refused: {error}"));
                     }
                 }
+                // Anything else, a fault of this node above all, keeps every transaction in
+                // the pool to be tried again next time.
                 Err(other) => return Err(other.to_string()),
             }
         }

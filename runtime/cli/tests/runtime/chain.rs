@@ -358,7 +358,7 @@ fn token_rules() {
     sign_inputs(&mut second, &w.chain.chain_id, &[&patient]);
     let block = w.block(vec![first, second]);
     assert!(matches!(
-        w.chain.validate_block(&w.store, &block, &w.verifier),
+        verdict(w.chain.validate_block(&w.store, &block, &w.verifier)),
         Err(BlockError::Transaction { index: 2, error: TxError::MissingInput { .. }, .. })
     ));
 }
@@ -387,7 +387,7 @@ fn block_rules() {
     let mut w = World::new();
     let good = w.block(vec![]);
     w.time -= 600;
-    let check = |w: &World, block: &Block| w.chain.validate_block(&w.store, block, &w.verifier);
+    let check = |w: &World, block: &Block| verdict(w.chain.validate_block(&w.store, block, &w.verifier));
     let resign = |w: &World, block: &mut Block| {
         block.header.merkle_root = block.compute_merkle_root();
         block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
@@ -452,7 +452,7 @@ fn script_verdicts_do_not_depend_on_threads_or_the_cache() {
     let block = w.block(txs);
     let verdicts: Vec<_> = [1, 2, 4, 7]
         .into_iter()
-        .map(|threads| w.chain.validate_block(&w.store, &block, &Verifier::new(threads)))
+        .map(|threads| verdict(w.chain.validate_block(&w.store, &block, &Verifier::new(threads))))
         .collect();
     assert!(
         matches!(&verdicts[0], Err(BlockError::Transaction { index: 5, error: TxError::Script { .. }, .. })),
@@ -466,17 +466,17 @@ fn script_verdicts_do_not_depend_on_threads_or_the_cache() {
     let txs: Vec<_> = (0..6).map(|_| w.tx(&patient.clone(), Payload::Transfer, 0, None)).collect();
     let block = w.block(txs);
     let verifier = Verifier::new(3);
-    let cold = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
+    let cold = verdict(w.chain.validate_block(&w.store, &block, &verifier)).unwrap();
     assert!(verifier.cache.is_empty(), "block validation does not fill the cache");
     for tx in &block.transactions[1..] {
         assert_eq!(
-            w.chain.validate_transaction(&w.store, tx, w.time, &verifier),
+            verdict(w.chain.validate_transaction(&w.store, tx, w.time, &verifier)),
             Ok(FEE),
             "mempool acceptance"
         );
     }
     assert_eq!(verifier.cache.len(), 6);
-    let warm = w.chain.validate_block(&w.store, &block, &verifier).unwrap();
+    let warm = verdict(w.chain.validate_block(&w.store, &block, &verifier)).unwrap();
     assert_eq!(cold, warm);
 }
 
@@ -560,7 +560,7 @@ fn remaining_rules() {
     block.header.merkle_root = block.compute_merkle_root();
     block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
     assert!(matches!(
-        w.chain.validate_block(&w.store, &block, &w.verifier),
+        verdict(w.chain.validate_block(&w.store, &block, &w.verifier)),
         Err(BlockError::Transaction { error: TxError::CoinbaseHeight { found: 9, expected: 1 }, .. })
     ));
     let mut block = w.block(vec![]);
@@ -570,7 +570,7 @@ fn remaining_rules() {
     block.header.merkle_root = block.compute_merkle_root();
     block.header.sign(&w.p.producer.secret, &w.chain.chain_id);
     assert!(matches!(
-        w.chain.validate_block(&w.store, &block, &w.verifier),
+        verdict(w.chain.validate_block(&w.store, &block, &w.verifier)),
         Err(BlockError::Transaction { error: TxError::CoinbaseWithInputs, .. })
     ));
 
@@ -633,4 +633,51 @@ fn remaining_rules() {
     w.mine(vec![]);
     let tx = w.tx(&hospital, share(vec![9; ecies::ENVELOPE_OVERHEAD]), 0, Some(&hospital));
     assert_eq!(w.refuse(tx), TxError::EmergencyExpired);
+}
+
+/// A store whose coin reads fail, as a disk would: a fault of this node, not of what it judges.
+struct BrokenCoins<'a>(&'a medchain_chain::store::MemoryStore);
+
+impl medchain_chain::store::Store for BrokenCoins<'_> {
+    fn get(
+        &self,
+        table: medchain_chain::store::Table,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, medchain_chain::store::StoreError> {
+        if table == medchain_chain::store::Table::Utxo {
+            let error = redb::Error::Corrupted("the disk refused a read".into());
+            return Err(medchain_chain::store::StoreError::Database(Box::new(error)));
+        }
+        self.0.get(table, key)
+    }
+
+    fn scan(
+        &self,
+        table: medchain_chain::store::Table,
+        prefix: &[u8],
+    ) -> Result<Vec<medchain_chain::store::Entry>, medchain_chain::store::StoreError> {
+        self.0.scan(table, prefix)
+    }
+}
+
+#[test]
+fn a_fault_of_the_node_is_never_a_verdict() {
+    use medchain_chain::store::{MemoryStore, Store as _};
+    use medchain_chain::verdict::{NodeFault, Rejection};
+    let mut w = World::new();
+    let patient = w.p.patient.clone();
+    let tx = w.tx(&patient, Payload::Transfer, 0, None);
+    let block = w.block(vec![tx.clone()]);
+    w.time -= 600;
+    let broken = BrokenCoins(&w.store);
+    assert!(broken.get(medchain_chain::store::Table::Meta, b"tip").is_ok(), "only coins are broken");
+    let loose = w.chain.validate_transaction(&broken, &tx, w.time, &w.verifier);
+    assert!(matches!(loose, Err(Rejection::Undecided(NodeFault::State(_)))), "{loose:?}");
+    let whole = w.chain.validate_block(&broken, &block, &w.verifier);
+    assert!(matches!(whole, Err(Rejection::Undecided(NodeFault::State(_)))), "{whole:?}");
+    let empty = w.chain.validate_block(&MemoryStore::default(), &block, &w.verifier);
+    assert!(matches!(empty, Err(Rejection::Undecided(NodeFault::Uninitialized))), "{empty:?}");
+    // On a healthy store the same transaction and block are valid.
+    assert_eq!(verdict(w.chain.validate_transaction(&w.store, &tx, w.time, &w.verifier)), Ok(FEE));
+    assert!(verdict(w.chain.validate_block(&w.store, &block, &w.verifier)).is_ok());
 }

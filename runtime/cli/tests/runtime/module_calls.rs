@@ -168,7 +168,7 @@ fn deployment_stores_code_once_and_calls_see_it_from_the_next_block() {
     let same_block = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FUEL, true));
     let block = w.block(vec![deployment, same_block]);
     w.time -= 600;
-    let refused = w.chain.validate_block(&w.store, &block, &w.verifier);
+    let refused = verdict(w.chain.validate_block(&w.store, &block, &w.verifier));
     assert!(
         matches!(
             &refused,

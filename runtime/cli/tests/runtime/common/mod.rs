@@ -17,6 +17,7 @@ use medchain_chain::transaction::{
     EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
 };
 use medchain_chain::validate::{Applied, BlockError, Chain, Tip, TxError};
+use medchain_chain::verdict::Rejection;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value;
@@ -153,7 +154,7 @@ impl World {
     }
 
     pub fn apply(&mut self, block: &Block) -> Result<Applied, BlockError> {
-        let applied = self.chain.validate_block(&self.store, block, &self.verifier)?;
+        let applied = verdict(self.chain.validate_block(&self.store, block, &self.verifier))?;
         self.store.apply(applied.changes.clone());
         self.tip = applied.tip;
         self.blocks.push(block.clone());
@@ -186,11 +187,20 @@ impl World {
     pub fn refuse(&mut self, tx: Transaction) -> TxError {
         let block = self.block(vec![tx]);
         self.time -= 600;
-        match self.chain.validate_block(&self.store, &block, &self.verifier) {
+        match verdict(self.chain.validate_block(&self.store, &block, &self.verifier)) {
             Err(BlockError::Transaction { error, .. }) => error,
             other => panic!("expected a transaction error, got {other:?}"),
         }
     }
+}
+
+/// A validation result as a verdict: a fault of the node fails the test, since these tests
+/// judge only what a healthy node decides.
+pub fn verdict<T, E: std::fmt::Debug>(result: Result<T, Rejection<E>>) -> Result<T, E> {
+    result.map_err(|rejection| match rejection {
+        Rejection::Invalid(error) => error,
+        Rejection::Undecided(fault) => panic!("the node could not decide: {fault}"),
+    })
 }
 
 /// The record policy used in these tests: the patient consents (with a key deposit for the
