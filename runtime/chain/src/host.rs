@@ -160,7 +160,7 @@ impl<S: StateRead + ?Sized> Host for ChainHost<'_, S> {
         if !self.emergency {
             return EmergencyCheck::NotEmergency;
         }
-        let lasts = i64::from(self.expiry) - i64::from(self.height);
+        let lasts = i64::from(self.expiry).saturating_sub(i64::from(self.height));
         if self.expiry != 0 && lasts <= max_blocks {
             EmergencyCheck::Granted
         } else {

@@ -3,6 +3,8 @@
 //! atomically. No network, no clock, no command line.
 
 #![forbid(unsafe_code)]
+// An overflow in consensus code is an error to handle, never a panic or a wrap.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod block;
 pub mod genesis;

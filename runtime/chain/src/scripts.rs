@@ -305,8 +305,9 @@ impl CheckQueue<'_> {
     }
 
     fn next_position(&mut self) -> usize {
-        self.next += 1;
-        self.next - 1
+        let position = self.next;
+        self.next = self.next.saturating_add(1);
+        position
     }
 }
 

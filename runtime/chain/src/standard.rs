@@ -74,7 +74,7 @@ impl Chain {
         reward_to: &PubKey,
         transactions: Vec<Transaction>,
     ) -> Block {
-        let height = tip.height + 1;
+        let height = tip.height.saturating_add(1);
         let reward = self.genesis.block_reward.saturating_add(fees(state, &transactions));
         let coinbase = Transaction::new(
             Vec::new(),

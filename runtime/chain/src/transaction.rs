@@ -550,6 +550,6 @@ impl Transaction {
     /// How many script checks validation runs: one per input, one per record accessed. Each
     /// may burn the declared fuel.
     pub fn script_checks(&self) -> usize {
-        self.inputs.len() + self.record_accesses().len()
+        self.inputs.len().saturating_add(self.record_accesses().len())
     }
 }

@@ -296,6 +296,9 @@ pub enum BlockError {
         /// The expected.
         expected: u32,
     },
+    /// The tip is at the last height a block can have.
+    #[error("the chain is at its last height ({})", u32::MAX)]
+    LastHeight,
     /// The Merkle root does not match the transactions.
     #[error("Merkle root does not match the transactions")]
     BadMerkleRoot,
@@ -342,6 +345,7 @@ impl BlockError {
             BlockError::TransactionCount(_) => "BLOCK_TX_COUNT",
             BlockError::WrongParent { .. } => "WRONG_PARENT",
             BlockError::WrongHeight { .. } => "WRONG_HEIGHT",
+            BlockError::LastHeight => "LAST_HEIGHT",
             BlockError::BadMerkleRoot => "BAD_MERKLE_ROOT",
             BlockError::TimeTooEarly { .. } => "TIME_TOO_EARLY",
             BlockError::UnknownProducer(_) => "UNKNOWN_PRODUCER",
@@ -461,7 +465,7 @@ impl Chain {
 
     /// Median time of the last [`MEDIAN_TIME_SPAN`] blocks up to `height`.
     pub fn median_time<S: Store + ?Sized>(&self, state: &S, height: u32) -> Result<u64, StateError> {
-        let first = height.saturating_sub(u32::try_from(MEDIAN_TIME_SPAN).unwrap_or(11) - 1);
+        let first = height.saturating_sub(u32::try_from(MEDIAN_TIME_SPAN).unwrap_or(11).saturating_sub(1));
         let mut times: Vec<u64> =
             (first..=height).map(|h| self.block_time(state, h)).collect::<Result<_, _>>()?;
         times.sort_unstable();
@@ -490,8 +494,9 @@ impl Chain {
         if header.previous != tip.hash {
             return Err(BlockError::WrongParent { found: header.previous, expected: tip.hash }.into());
         }
-        if header.height != tip.height + 1 {
-            return Err(BlockError::WrongHeight { found: header.height, expected: tip.height + 1 }.into());
+        let expected = tip.height.checked_add(1).ok_or(BlockError::LastHeight)?;
+        if header.height != expected {
+            return Err(BlockError::WrongHeight { found: header.height, expected }.into());
         }
         let median = self.median_time(state, tip.height)?;
         if header.time <= median {
@@ -578,8 +583,11 @@ impl Chain {
             return Err(TxError::MisplacedCoinbase.into());
         }
         let tip = self.tip(state)?.ok_or(NodeFault::Uninitialized)?;
-        let context =
-            Context { height: tip.height + 1, time, median_time: self.median_time(state, tip.height)? };
+        let context = Context {
+            height: tip.height.saturating_add(1),
+            time,
+            median_time: self.median_time(state, tip.height)?,
+        };
         let bytes = tx.to_bytes();
         let scope = Scope {
             txid: Hash32::double_sha256(&bytes),
@@ -658,7 +666,8 @@ impl Chain {
         if is_coinbase {
             return Ok(0);
         }
-        let fee = input_value - output_value;
+        // Outputs never exceed inputs here: that was refused above as an overspend.
+        let fee = input_value.saturating_sub(output_value);
         let needed = fuel_fee(tx.fuel, tx.script_checks());
         if fee < needed {
             return Err(TxError::FuelUnpaid { fee, needed }.into());

@@ -147,9 +147,14 @@ impl<'a> Reader<'a> {
         Self { bytes, position: 0 }
     }
 
+    /// Bytes not read yet (the position never passes the end).
+    fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.position)
+    }
+
     /// Succeeds only when every byte was read.
     pub fn finish(self) -> Result<(), CodecError> {
-        match self.bytes.len() - self.position {
+        match self.remaining() {
             0 => Ok(()),
             left => Err(CodecError::TrailingBytes(left)),
         }
@@ -218,7 +223,7 @@ impl<'a> Reader<'a> {
     pub fn list<T: Decode>(&mut self, field: &'static str, max: usize) -> Result<Vec<T>, CodecError> {
         let length = self.length(field, max)?;
         // Every item takes at least one byte: never reserve more than what is left.
-        let mut items = Vec::with_capacity(length.min(self.bytes.len() - self.position));
+        let mut items = Vec::with_capacity(length.min(self.remaining()));
         for _ in 0..length {
             items.push(T::decode(self)?);
         }

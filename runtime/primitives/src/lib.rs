@@ -3,6 +3,8 @@
 //! other runtime crate builds on these; they depend on nothing of the chain.
 
 #![forbid(unsafe_code)]
+// An overflow in consensus code is an error to handle, never a panic or a wrap.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod codec;
 pub mod ecies;
