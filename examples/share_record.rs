@@ -18,17 +18,17 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use medchain_chain::genesis::Genesis;
-use medchain_chain::standard::{pay_to_key, unlock_pay_to_key};
-use medchain_chain::transaction::{OutPoint, Payload, RecordAccess, Transaction, TxIn, TxOut};
+use medchain_chain::standard::pay_to_key;
+use medchain_chain::transaction::{Payload, RecordAccess, Transaction};
 use medchain_chain::validate::Chain;
 use medchain_client::Client;
 use medchain_compiler::medscript::compile;
 use medchain_compiler::medscript::roles::RoleRegistry;
-use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
-use medchain_primitives::Signer;
-use medchain_primitives::ecies;
-use medchain_primitives::{Hash32, Sig};
+use medchain_primitives::{Hash32, Sig, Signer};
+use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
+use medchain_wallet::deposit::{open_record_key, seal_to};
 use medchain_wallet::record;
 use secp256k1::SecretKey;
 use serde_json::json;
@@ -71,38 +71,23 @@ fn genesis_json(k: &Keys) -> String {
     .to_string()
 }
 
-/// A transaction paying `FEE` from `coin` (worth `value`, locked to `payer`), with the change
-/// back to `payer`. `authorize` fills in payload signatures and unlocks from the signing digest.
-fn build(
+/// `builder`'s transaction, paid from the coins the node lists for `payer`, submitted; waits
+/// until it is in a block.
+async fn send(
+    client: &Client,
     chain: &Chain,
+    what: &str,
     payer: &Signer,
-    coin: OutPoint,
-    value: u64,
-    payload: Payload,
-    authorize: impl FnOnce(&mut Payload, &Hash32) -> anyhow::Result<()>,
+    builder: TxBuilder,
 ) -> anyhow::Result<Transaction> {
-    let mut tx = Transaction::new(
-        vec![TxIn { prevout: coin, unlock: Vec::new(), sequence: u32::MAX }],
-        vec![TxOut { value: value - FEE, lock: pay_to_key(&payer.key) }],
-        payload,
-    );
-    let digest = tx.signing_digest(&chain.chain_id);
-    authorize(&mut tx.payload, &digest)?;
-    for input in &mut tx.inputs {
-        input.unlock = unlock_pay_to_key(payer, &digest);
-    }
-    Ok(tx)
-}
-
-/// Submits `tx` and waits until it is in a block.
-async fn submit(client: &Client, what: &str, tx: &Transaction) -> anyhow::Result<Hash32> {
-    let txid = client.submit(tx).await.with_context(|| format!("submitting the {what}"))?;
+    let coins = Spendable::of_key(&payer.key, &client.coins(&payer.key).await?.coins);
+    let height = client.status().await?.height.saturating_add(1);
+    let tx = builder.build(&chain.chain_id, payer, &coins, height)?;
+    let txid = client.submit(&tx).await.with_context(|| format!("submitting the {what}"))?;
     let answer = client.wait_confirmed(&txid, Duration::from_secs(60), &mut |_| {}).await?;
-    println!(
-        "{what}: {txid} in block {}",
-        answer.pointer("/block/height").unwrap_or(&serde_json::Value::Null)
-    );
-    Ok(txid)
+    let block = answer.block.map(|b| b.height).context("a confirmed transaction is in a block")?;
+    println!("{what}: {txid} in block {block}");
+    Ok(tx)
 }
 
 async fn run(url: &str) -> anyhow::Result<()> {
@@ -119,7 +104,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
         status = client.status().await;
     }
     let status = status.context("is the node running?")?;
-    if status.get("chain_id").and_then(serde_json::Value::as_str) != Some(chain.chain_id.to_hex().as_str()) {
+    if status.chain_id != chain.chain_id {
         bail!("the node runs another chain; start it with the genesis `share_record genesis` prints");
     }
     let mut rng = rand::rng();
@@ -133,14 +118,8 @@ async fn run(url: &str) -> anyhow::Result<()> {
         commitment,
         signature: Sig::EMPTY,
     };
-    let release =
-        build(&chain, &k.hospital, chain.allocation_outpoint(0), COIN, release, |payload, digest| {
-            if let Payload::Release { signature, .. } = payload {
-                *signature = k.hospital.sign(digest);
-            }
-            Ok(())
-        })?;
-    let release_id = submit(&client, "release", &release).await?;
+    let release = TxBuilder::new(release, FEE).signed_by(&k.hospital);
+    let release_id = send(&client, &chain, "release", &k.hospital, release).await?.txid();
 
     // The patient encrypts the record under a fresh key, uploads the ciphertext and stores it
     // under the standard consent policy.
@@ -158,40 +137,22 @@ async fn run(url: &str) -> anyhow::Result<()> {
         emergency: None,
         signature: Sig::EMPTY,
     };
-    let storage =
-        build(&chain, &k.patient, chain.allocation_outpoint(1), COIN, storage, |payload, digest| {
-            if let Payload::Storage { signature, .. } = payload {
-                *signature = k.patient.sign(digest);
-            }
-            Ok(())
-        })?;
-    let record_id = submit(&client, "storage", &storage).await?;
+    let storage = TxBuilder::new(storage, FEE).signed_by(&k.patient);
+    let record_id = send(&client, &chain, "storage", &k.patient, storage).await?.txid();
 
     // The sharing transaction: an access grant to the research team, unlocked by the patient's
     // signature through the policy, with the record key sealed to the team's public key.
-    let deposit = ecies::seal(&k.researcher.key.key().context("researcher key")?, &record_key, &mut rng)?;
-    let access = RecordAccess { record: record_id, unlock: Vec::new(), sequence: u32::MAX, deposit };
+    let deposit = seal_to(&k.researcher.key, &record_key, &mut rng)?;
+    let access = RecordAccess { record: record_id, unlock: Vec::new(), sequence: FINAL_SEQUENCE, deposit };
     let grant = Payload::AccessGrant { grantee: k.researcher.key, purpose: 7, records: vec![access] };
-    let change = OutPoint { txid: storage.txid(), index: 0 };
-    let grant = build(&chain, &k.patient, change, COIN - FEE, grant, |payload, digest| {
-        let holdings =
-            Holdings { digest: digest.0, secret_keys: vec![k.patient.secret], ..Holdings::default() };
-        let witness = satisfy(&compiled, &holdings).best().map(|(_, w)| w.clone()).context("consent")?;
-        if let Payload::AccessGrant { records, .. } = payload {
-            for access in records {
-                access.unlock = witness.script();
-            }
-        }
-        Ok(())
-    })?;
-    submit(&client, "access grant", &grant).await?;
+    let holdings = Holdings { secret_keys: vec![k.patient.secret], ..Holdings::default() };
+    let grant = TxBuilder::new(grant, FEE).unlock_records(PolicyUnlock { compiled, holdings, clause: None });
+    let grant = send(&client, &chain, "access grant", &k.patient, grant).await?;
 
     // The research team proves its key to the node, downloads, opens the deposit and decrypts.
     let ciphertext = client.download(&chain.chain_id, &k.researcher, &ciphertext_hash).await?;
     let deposit = &grant.record_accesses().first().context("the grant's access")?.deposit;
-    let key: [u8; 32] = ecies::open(&k.researcher.secret, deposit)?
-        .try_into()
-        .map_err(|_| anyhow!("the deposit is not a record key"))?;
+    let key = open_record_key(&k.researcher.secret, deposit)?;
     let plain = record::decrypt(&key, &ciphertext)?;
     println!("the research team reads: {}", String::from_utf8_lossy(&plain));
     Ok(())

@@ -1,14 +1,24 @@
-//! The HTTP API's shared vocabulary, for the node that serves it and the clients that call it:
-//! the message a reader signs to download a record.
+//! The HTTP API's vocabulary, shared by the node that serves it and the clients that call it:
+//! every request and response body as a typed struct, the error body and the node's own error
+//! codes, the read headers and the message a reader signs. The JSON is documented in
+//! `docs/api.md`.
 
 #![forbid(unsafe_code)]
 
-use medchain_primitives::Hash32;
+mod chain;
+mod error;
+mod hex;
+mod read;
+mod records;
 
-/// Domain of the message a reader signs to download a record.
-pub const READ_DOMAIN: &[u8] = b"medchain/read/v1";
-
-/// What a reader signs to download a blob: SHA-256 of the domain, chain id, challenge and hash.
-pub fn read_message(chain_id: &Hash32, challenge: &[u8; 32], blob: &Hash32) -> Hash32 {
-    Hash32::sha256(&[READ_DOMAIN, &chain_id.0, challenge, &blob.0].concat())
-}
+pub use chain::{
+    BlockImported, BlockList, BlockSummary, BlockView, CoinList, CoinView, ConfirmedIn, MempoolStatus,
+    ModuleView, ProofStep, Status, Submitted, TransactionStatus, TransactionView, TxSummary,
+};
+pub use error::{ErrorBody, ErrorDetail, NodeCode};
+pub use hex::HexBytes;
+pub use read::{CHALLENGE_HEADER, READ_DOMAIN, READER_HEADER, SIGNATURE_HEADER, read_message};
+pub use records::{
+    AccessSummary, AccessView, Anchor, Audit, Challenge, EmergencySharesView, ReadEntry, ReadLogState,
+    RecordList, RecordView, ShareRelease, ShareView, Uploaded,
+};

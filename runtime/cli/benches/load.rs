@@ -97,14 +97,14 @@ async fn submit_all(client: &Client, txs: &[Transaction], concurrency: usize) ->
 /// Waits until the mempool is empty; returns seconds since `since`. Then checks that every
 /// 50th of `txids` (and the last) is confirmed.
 async fn confirmed(client: &Client, txids: &[Hash32], since: Instant) -> f64 {
-    while client.status().await.unwrap()["mempool"]["transactions"] != 0 {
+    while client.status().await.unwrap().mempool.transactions != 0 {
         assert!(since.elapsed() < DEADLINE, "the mempool never drained");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let elapsed = since.elapsed().as_secs_f64();
     for txid in txids.iter().step_by(50).chain(txids.last()) {
         let answer = client.transaction(txid).await.unwrap();
-        assert_eq!(answer["status"], "confirmed", "{txid}");
+        assert_eq!(answer.status, medchain_api::TransactionStatus::Confirmed, "{txid}");
     }
     elapsed
 }

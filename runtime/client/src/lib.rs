@@ -1,22 +1,24 @@
 //! A client of a node's HTTP API: what wallets, the demo and the examples talk to a node with.
 
 #![forbid(unsafe_code)]
-#![allow(
-    clippy::indexing_slicing,
-    reason = "indexing a serde_json::Value by key gives Null when the key is missing; it never panics"
-)]
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use medchain_api::{
+    AccessView, Audit, BlockList, BlockView, Challenge, CoinList, ErrorBody, ModuleView, ReadLogState,
+    RecordList, Status, Submitted, TransactionStatus, TransactionView, Uploaded,
+};
+use medchain_api::{CHALLENGE_HEADER, READER_HEADER, SIGNATURE_HEADER};
+use serde::de::DeserializeOwned;
+use serde_json::json;
 use thiserror::Error;
 
 use medchain_api::read_message;
 use medchain_chain::block::Block;
 use medchain_chain::transaction::Transaction;
-use medchain_primitives::Hash32;
 use medchain_primitives::Signer;
 use medchain_primitives::codec::{Decode, Encode};
+use medchain_primitives::{Hash32, PubKey};
 
 /// Why a request failed.
 #[derive(Debug, Error)]
@@ -52,21 +54,31 @@ impl Client {
         Self { base: base.trim_end_matches('/').to_owned(), http: reqwest::Client::new() }
     }
 
-    async fn answer(response: reqwest::Response) -> Result<Value, ClientError> {
+    /// The node's answer as `T`, or its refusal.
+    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
         let status = response.status().as_u16();
-        let body: Value = response.json().await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(|e| ClientError::Transport(e.to_string()))?;
         if (200..300).contains(&status) {
-            return Ok(body);
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::Transport(format!("the node's answer does not parse: {e}")));
         }
-        Err(ClientError::Refused {
-            status,
-            code: body["error"]["code"].as_str().unwrap_or("UNKNOWN").to_owned(),
-            message: body["error"]["message"].as_str().unwrap_or_default().to_owned(),
-        })
+        Err(Self::refusal(status, &bytes))
     }
 
-    /// A GET of any API path (`/v1/...`), answered as JSON.
-    pub async fn get(&self, path: &str) -> Result<Value, ClientError> {
+    /// A refusal from its status and body (the error body when it parses).
+    fn refusal(status: u16, bytes: &[u8]) -> ClientError {
+        match serde_json::from_slice::<ErrorBody>(bytes) {
+            Ok(body) => ClientError::Refused { status, code: body.error.code, message: body.error.message },
+            Err(_) => ClientError::Refused {
+                status,
+                code: "UNKNOWN".into(),
+                message: String::from_utf8_lossy(bytes).chars().take(200).collect(),
+            },
+        }
+    }
+
+    /// A GET of an API path (`/v1/...`), answered as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -77,7 +89,7 @@ impl Client {
     }
 
     /// `GET /v1/status`.
-    pub async fn status(&self) -> Result<Value, ClientError> {
+    pub async fn status(&self) -> Result<Status, ClientError> {
         self.get("/v1/status").await
     }
 
@@ -90,15 +102,11 @@ impl Client {
             .send()
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let body = Self::answer(response).await?;
-        body["txid"]
-            .as_str()
-            .and_then(Hash32::from_hex)
-            .ok_or_else(|| ClientError::Transport("no txid in the answer".into()))
+        Ok(Self::answer::<Submitted>(response).await?.txid)
     }
 
     /// A transaction's status, block and proof.
-    pub async fn transaction(&self, txid: &Hash32) -> Result<Value, ClientError> {
+    pub async fn transaction(&self, txid: &Hash32) -> Result<TransactionView, ClientError> {
         self.get(&format!("/v1/transactions/{txid}")).await
     }
 
@@ -108,11 +116,11 @@ impl Client {
         txid: &Hash32,
         timeout: Duration,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<Value, ClientError> {
+    ) -> Result<TransactionView, ClientError> {
         let start = Instant::now();
         loop {
             let answer = self.transaction(txid).await?;
-            if answer["status"] == "confirmed" {
+            if answer.status == TransactionStatus::Confirmed {
                 return Ok(answer);
             }
             if start.elapsed() > timeout {
@@ -123,42 +131,46 @@ impl Client {
         }
     }
 
-    /// A patient's records.
-    pub async fn records(&self, patient: &str) -> Result<Value, ClientError> {
+    /// A patient's records (the first page).
+    pub async fn records(&self, patient: &PubKey) -> Result<RecordList, ClientError> {
         self.get(&format!("/v1/patients/{patient}/records")).await
     }
 
     /// The node's read log: size, head hash, and where it was last anchored on chain.
-    pub async fn read_log(&self) -> Result<Value, ClientError> {
+    pub async fn read_log(&self) -> Result<ReadLogState, ClientError> {
         self.get("/v1/reads").await
     }
 
     /// One block, decoded.
-    pub async fn block(&self, height: u64) -> Result<Block, ClientError> {
-        let answer = self.get(&format!("/v1/blocks/{height}")).await?;
-        let bytes = hex::decode(answer["block"].as_str().unwrap_or_default())
-            .map_err(|e| ClientError::Transport(format!("block is not hex: {e}")))?;
-        Block::from_bytes(&bytes).map_err(|e| ClientError::Transport(format!("block does not decode: {e}")))
+    pub async fn block(&self, height: u32) -> Result<Block, ClientError> {
+        let answer: BlockView = self.get(&format!("/v1/blocks/{height}")).await?;
+        Block::from_bytes(&answer.block.0)
+            .map_err(|e| ClientError::Transport(format!("block does not decode: {e}")))
     }
 
-    /// The coins `key` can spend, as `{"coins": [{"txid", "index", "value", "height", "coinbase"}]}`.
-    pub async fn coins(&self, key: &str) -> Result<Value, ClientError> {
+    /// The coins `key` can spend alone (the first page).
+    pub async fn coins(&self, key: &PubKey) -> Result<CoinList, ClientError> {
         self.get(&format!("/v1/keys/{key}/coins")).await
     }
 
-    /// A patient's audit log.
-    pub async fn audit(&self, patient: &str) -> Result<Value, ClientError> {
+    /// A patient's audit log (the first page).
+    pub async fn audit(&self, patient: &PubKey) -> Result<Audit, ClientError> {
         self.get(&format!("/v1/patients/{patient}/audit")).await
     }
 
     /// A grant or emergency access, with its share releases.
-    pub async fn access(&self, txid: &Hash32) -> Result<Value, ClientError> {
+    pub async fn access(&self, txid: &Hash32) -> Result<AccessView, ClientError> {
         self.get(&format!("/v1/accesses/{txid}")).await
     }
 
     /// The latest blocks.
-    pub async fn blocks(&self, limit: usize) -> Result<Value, ClientError> {
+    pub async fn blocks(&self, limit: usize) -> Result<BlockList, ClientError> {
         self.get(&format!("/v1/blocks?limit={limit}")).await
+    }
+
+    /// A deployed policy module.
+    pub async fn module(&self, hash: &Hash32) -> Result<ModuleView, ClientError> {
+        self.get(&format!("/v1/modules/{hash}")).await
     }
 
     /// Uploads a record ciphertext to the node's record store.
@@ -171,8 +183,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        Self::answer(response).await?;
-        Ok(hash)
+        Ok(Self::answer::<Uploaded>(response).await?.hash)
     }
 
     /// Downloads a record ciphertext, proving with a signed fresh challenge that `reader`
@@ -189,28 +200,26 @@ impl Client {
             .send()
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let challenge_hex =
-            Self::answer(response).await?["challenge"].as_str().unwrap_or_default().to_owned();
-        let challenge: [u8; 32] = hex::decode(&challenge_hex)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| ClientError::Transport("bad challenge".into()))?;
+        let Challenge { challenge, .. } = Self::answer(response).await?;
+        let challenge: [u8; 32] = challenge
+            .0
+            .try_into()
+            .map_err(|_| ClientError::Transport("the challenge is not 32 bytes".into()))?;
         let signature = reader.sign(&read_message(chain_id, &challenge, ciphertext));
         let response = self
             .http
             .get(format!("{}/v1/records/{ciphertext}", self.base))
-            .header("x-medchain-reader", reader.key.to_hex())
-            .header("x-medchain-challenge", challenge_hex)
-            .header("x-medchain-signature", hex::encode(signature.0))
+            .header(READER_HEADER, reader.key.to_hex())
+            .header(CHALLENGE_HEADER, hex::encode(challenge))
+            .header(SIGNATURE_HEADER, hex::encode(signature.0))
             .send()
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(Self::answer(response)
-                .await
-                .err()
-                .unwrap_or(ClientError::Transport("refused".into())));
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(Self::refusal(status, &bytes));
         }
-        Ok(response.bytes().await.map_err(|e| ClientError::Transport(e.to_string()))?.to_vec())
+        Ok(bytes.to_vec())
     }
 }

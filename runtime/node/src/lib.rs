@@ -1,10 +1,19 @@
 //! The MedChain node: chain state, mempool, record store and read log behind a versioned HTTP
-//! JSON API, with dev block production.
+//! JSON API (`docs/api.md`), with dev block production.
 
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod blobs;
+pub mod error;
 pub mod mempool;
+mod node;
+mod producer;
 pub mod reads;
-pub mod server;
+mod routes;
+mod serve;
+
+pub use node::{
+    CHALLENGE_LIFETIME, MAX_CHALLENGES, MAX_RELAY_FUEL, Node, NodeConfig, READ_ANCHOR_TAG, READ_LOG_FILE,
+};
+pub use routes::{MAX_BLOCK_BODY, MAX_DRAIN, MAX_JSON_BODY, MAX_PAGE, router};
+pub use serve::{serve, serve_on};

@@ -9,30 +9,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use medchain_primitives::Hash32;
+use medchain_api::ReadEntry;
+use medchain_primitives::{Hash32, PubKey};
 
 /// Longest line the log accepts when it is read back.
 pub const MAX_READ_LINE: usize = 4096;
 
 /// Domain of the log's hash chain.
 const DOMAIN: &[u8] = b"medchain/read-log/v1";
-
-/// One served read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadEntry {
-    /// Unix time of the read (the node's clock; the log is not consensus).
-    pub time: u64,
-    /// The record's patient.
-    pub patient: String,
-    /// Who read.
-    pub reader: String,
-    /// The record.
-    pub record: String,
-    /// The access it went through (empty for the patient's own read).
-    pub access: String,
-    /// Whether that access was an emergency.
-    pub emergency: bool,
-}
 
 #[derive(Serialize, Deserialize)]
 struct Line {
@@ -144,8 +128,8 @@ impl ReadLog {
     }
 
     /// The reads of one patient's records, oldest first.
-    pub fn of_patient<'a>(&'a self, patient: &'a str) -> impl Iterator<Item = &'a ReadEntry> {
-        self.entries.iter().filter(move |e| e.patient == patient)
+    pub fn of_patient<'a>(&'a self, patient: &'a PubKey) -> impl Iterator<Item = &'a ReadEntry> {
+        self.entries.iter().filter(move |e| e.patient == *patient)
     }
 }
 
@@ -155,13 +139,17 @@ mod tests {
 
     use super::*;
 
+    fn key(n: u8) -> PubKey {
+        PubKey::from_secret(&secp256k1::SecretKey::from_byte_array([n; 32]).unwrap())
+    }
+
     fn entry(n: u64) -> ReadEntry {
         ReadEntry {
             time: n,
-            patient: "p".into(),
-            reader: format!("r{n}"),
-            record: "rec".into(),
-            access: String::new(),
+            patient: key(1),
+            reader: key(u8::try_from(n).unwrap() + 1),
+            record: Hash32([3; 32]),
+            access: n.is_multiple_of(2).then_some(Hash32([4; 32])),
             emergency: n.is_multiple_of(2),
         }
     }
@@ -178,7 +166,8 @@ mod tests {
         drop(log);
         let mut log = ReadLog::open(&path).unwrap();
         assert_eq!(log.head(), head);
-        assert_eq!(log.of_patient("p").count(), 2);
+        assert_eq!(log.of_patient(&key(1)).count(), 2);
+        assert_eq!(log.of_patient(&key(2)).count(), 0);
         log.append(entry(3)).unwrap();
         assert_ne!(log.head().1, head.1);
     }
@@ -200,7 +189,7 @@ mod tests {
         drop(log);
         assert_eq!(ReadLog::open(&path).unwrap().head().0, 2, "appends after the repair read back");
 
-        let text = std::fs::read_to_string(&path).unwrap().replace("\"r1\"", "\"rX\"");
+        let text = std::fs::read_to_string(&path).unwrap().replacen("\"time\":1,", "\"time\":7,", 1);
         std::fs::write(&path, text).unwrap();
         let error = ReadLog::open(&path).unwrap_err();
         assert!(matches!(error, ReadLogError::Corrupt { line: 1, .. }), "{error}");

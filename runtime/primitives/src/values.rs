@@ -1,10 +1,12 @@
 //! The chain's primitive values: hashes, public keys and compact signatures, each with its
-//! canonical encoding.
+//! canonical encoding; hashes and keys travel in JSON as lowercase hex.
 
 use std::fmt;
 
 use secp256k1::ecdsa::Signature as EcdsaSignature;
 use secp256k1::{Message, PublicKey, SECP256K1, SecretKey};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{CodecError, Decode, Encode, Reader, Writer};
@@ -59,6 +61,19 @@ impl Decode for Hash32 {
     }
 }
 
+impl Serialize for Hash32 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash32 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Hash32::from_hex(&text).ok_or_else(|| D::Error::custom(format!("`{text}` is not 64 hex digits")))
+    }
+}
+
 /// A compressed secp256k1 public key, valid by construction.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PubKey(pub [u8; 33]);
@@ -83,6 +98,17 @@ impl PubKey {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// From 66 hex digits of a valid compressed key.
+    pub fn from_hex(text: &str) -> Option<PubKey> {
+        hex::decode(text).ok()?.try_into().ok().and_then(PubKey::parse)
+    }
+}
+
+impl fmt::Display for PubKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
 }
 
 impl fmt::Debug for PubKey {
@@ -102,6 +128,20 @@ impl Decode for PubKey {
         let bytes = r.array("public key")?;
         PubKey::parse(bytes)
             .ok_or(CodecError::NonCanonical { field: "public key", why: "not a valid compressed key" })
+    }
+}
+
+impl Serialize for PubKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PubKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        PubKey::from_hex(&text)
+            .ok_or_else(|| D::Error::custom(format!("`{text}` is not a compressed public key in hex")))
     }
 }
 

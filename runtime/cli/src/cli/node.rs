@@ -11,7 +11,7 @@ use miette::miette;
 
 use medchain_chain::genesis::Genesis;
 use medchain_chain::validate::Chain;
-use medchain_node::server::{Node, NodeConfig, serve};
+use medchain_node::{Node, NodeConfig, serve};
 
 #[derive(Debug, Args)]
 pub struct NodeArgs {

@@ -6,7 +6,12 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use miette::miette;
 
+use medchain_api::{
+    AccessView, Audit, BlockList, BlockView, CoinList, ModuleView, ReadLogState, RecordList, Status,
+    TransactionView,
+};
 use medchain_client::{Client, ClientError};
+use serde::Serialize;
 
 /// The default node address.
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:7070";
@@ -67,8 +72,9 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> miette::Result<T> {
     Ok(runtime.block_on(future))
 }
 
-/// Prints a node's refusal and gives exit code 1; other failures are errors (exit code 2).
-pub fn answer(result: Result<serde_json::Value, ClientError>) -> miette::Result<ExitCode> {
+/// Prints a node's answer as JSON, or its refusal with exit code 1; other failures are errors
+/// (exit code 2).
+pub fn answer<T: Serialize>(result: Result<T, ClientError>) -> miette::Result<ExitCode> {
     match result {
         Ok(value) => {
             println!("{}", serde_json::to_string_pretty(&value).map_err(|e| miette!("{e}"))?);
@@ -84,5 +90,19 @@ pub fn answer(result: Result<serde_json::Value, ClientError>) -> miette::Result<
 
 pub fn run(args: QueryArgs) -> miette::Result<ExitCode> {
     let client = Client::new(&args.node);
-    answer(block_on(client.get(&args.what.path()))?)
+    let path = args.what.path();
+    block_on(async {
+        match args.what {
+            Query::Status => answer(client.get::<Status>(&path).await),
+            Query::Transaction { .. } => answer(client.get::<TransactionView>(&path).await),
+            Query::Blocks => answer(client.get::<BlockList>(&path).await),
+            Query::Block { .. } => answer(client.get::<BlockView>(&path).await),
+            Query::Records { .. } => answer(client.get::<RecordList>(&path).await),
+            Query::Audit { .. } => answer(client.get::<Audit>(&path).await),
+            Query::Access { .. } => answer(client.get::<AccessView>(&path).await),
+            Query::Coins { .. } => answer(client.get::<CoinList>(&path).await),
+            Query::Reads => answer(client.get::<ReadLogState>(&path).await),
+            Query::Module { .. } => answer(client.get::<ModuleView>(&path).await),
+        }
+    })?
 }

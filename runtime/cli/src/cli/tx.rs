@@ -1,38 +1,30 @@
 //! `medchain tx`: build, sign and submit a transaction to a running node with a key file's
 //! key, pay the fee from that key's coins, and wait for the block.
 
-#![allow(
-    clippy::indexing_slicing,
-    reason = "indexing a serde_json::Value by key gives Null when the key is missing; it never panics"
-)]
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use miette::miette;
-use serde_json::{Value, json};
 
+use medchain_api::{RecordView, TransactionStatus, TransactionView};
+use medchain_chain::transaction::{EmergencyShares, Payload, RecordAccess, ShareDeposit};
+use medchain_client::{Client, ClientError};
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::roles::RoleRegistry;
-use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+use medchain_compiler::medscript::satisfy::Holdings;
+use medchain_modules::admit;
+use medchain_primitives::{Hash32, PubKey, Sig, Signer};
+use medchain_wallet::builder::{BuildError, FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
+use medchain_wallet::deposit::{open_record_key, seal_to};
+use medchain_wallet::handover::Handover;
+use medchain_wallet::record::{self, RECORD_KEY_SIZE};
+use medchain_wallet::shamir;
 
 use super::keys::KeyArgs;
 use super::policy::{CompileArgs, compile_with};
 use super::query::{DEFAULT_NODE, answer, block_on};
-use medchain_chain::limits::{COINBASE_MATURITY, MAX_TX_IO, fuel_fee};
-use medchain_chain::standard::{pay_to_key, unlock_pay_to_key};
-use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
-};
-use medchain_client::{Client, ClientError};
-use medchain_modules::admit;
-use medchain_primitives::Signer;
-use medchain_primitives::ecies;
-use medchain_primitives::{Hash32, PubKey, Sig};
-use medchain_wallet::record::{self, RECORD_KEY_SIZE};
-use medchain_wallet::shamir;
 
 /// How long to wait for the transaction's block.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -189,38 +181,24 @@ enum TxCommand {
 }
 
 fn key_arg(name: &str, text: &str) -> miette::Result<PubKey> {
-    hex::decode(text)
-        .ok()
-        .and_then(|b| <[u8; 33]>::try_from(b).ok())
-        .and_then(PubKey::parse)
-        .ok_or_else(|| miette!("--{name}: `{text}` is not a compressed public key"))
+    PubKey::from_hex(text).ok_or_else(|| miette!("--{name}: `{text}` is not a compressed public key"))
 }
 
 fn hash_arg(name: &str, text: &str) -> miette::Result<Hash32> {
     Hash32::from_hex(text).ok_or_else(|| miette!("--{name}: `{text}` is not 64 hex digits"))
 }
 
-/// How a draft's record accesses get unlocked: the record's policy and what the signer holds
-/// (the digest is filled in once the transaction is built).
-struct Unlock {
-    compiled: Compiled,
-    holdings: Holdings,
-}
-
-/// A transaction's parts before inputs and signatures.
+/// What a command makes, before it is paid for and signed: the builder, and for a release the
+/// handover to write once the node accepts it.
 struct Draft {
-    payload: Payload,
-    /// Outputs paying others.
-    outputs: Vec<TxOut>,
-    expiry: u32,
-    unlock: Option<Unlock>,
-    /// A file to write once the transaction is accepted, with its id under `"release"`.
-    handover: Option<(PathBuf, Value)>,
+    builder: TxBuilder,
+    /// The handover file and its contents but for the release's id.
+    handover: Option<(PathBuf, Handover)>,
 }
 
-impl Draft {
-    fn plain(payload: Payload) -> Draft {
-        Draft { payload, outputs: Vec::new(), expiry: 0, unlock: None, handover: None }
+impl From<TxBuilder> for Draft {
+    fn from(builder: TxBuilder) -> Self {
+        Draft { builder, handover: None }
     }
 }
 
@@ -229,25 +207,23 @@ fn write_new(path: &Path, text: &str) -> miette::Result<()> {
 }
 
 /// A record as the node lists it among its patient's records.
-async fn stored_record(client: &Client, patient: &PubKey, record: &Hash32) -> miette::Result<Value> {
-    let records = client.records(&patient.to_hex()).await.map_err(|e| miette!("{e}"))?;
-    records["records"]
-        .as_array()
+async fn stored_record(client: &Client, patient: &PubKey, record: &Hash32) -> miette::Result<RecordView> {
+    let records = client.records(patient).await.map_err(|e| miette!("{e}"))?;
+    records
+        .records
         .into_iter()
-        .flatten()
-        .find(|r| r["record"] == record.to_hex().as_str())
-        .cloned()
-        .ok_or_else(|| miette!("record {record} is not among the records of {}", patient.to_hex()))
+        .find(|r| r.record == *record)
+        .ok_or_else(|| miette!("record {record} is not among the records of {patient}"))
 }
 
 /// The record's policy compiled from the given source and arguments, checked against the chain.
-fn record_policy(policy: &CompileArgs, stored: &Value) -> miette::Result<Compiled> {
+fn record_policy(policy: &CompileArgs, stored: &RecordView) -> miette::Result<Compiled> {
     let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
-    if stored["policy"] != hex::encode(&compiled.script).as_str() {
+    if stored.policy.0 != compiled.script {
         return Err(miette!(
             help = "give the policy file and --arg values the record was stored with",
             "the policy compiles to a different script than record {} stores",
-            stored["record"].as_str().unwrap_or_default()
+            stored.record
         ));
     }
     Ok(compiled)
@@ -262,34 +238,37 @@ fn read_record_key(path: &Path) -> miette::Result<Vec<u8>> {
         .ok_or_else(|| miette!("{} does not hold 64 hex digits", path.display()))
 }
 
-fn seal_to(key: &PubKey, secret: &[u8]) -> miette::Result<Vec<u8>> {
-    let key = key.key().ok_or_else(|| miette!("{} is not a valid key", key.to_hex()))?;
-    ecies::seal(&key, secret, &mut rand::rng()).map_err(|e| miette!("{e}"))
+fn sealed(key: &PubKey, secret: &[u8]) -> miette::Result<Vec<u8>> {
+    seal_to(key, secret, &mut rand::rng()).map_err(|e| miette!("{e}"))
+}
+
+/// One record access, to be unlocked through the record's policy.
+fn access(record: Hash32, deposit: Vec<u8>) -> RecordAccess {
+    RecordAccess { record, unlock: Vec::new(), sequence: FINAL_SEQUENCE, deposit }
 }
 
 impl TxCommand {
-    /// The transaction this command makes, at chain height `height`.
-    async fn draft(&self, client: &Client, signer: &Signer, height: u32) -> miette::Result<Draft> {
+    /// The transaction this command makes, at chain height `height`, paying `fee`.
+    async fn draft(&self, client: &Client, signer: &Signer, height: u32, fee: u64) -> miette::Result<Draft> {
+        let signed = |payload: Payload| TxBuilder::new(payload, fee).signed_by(signer);
         Ok(match self {
             TxCommand::Transfer { to, amount } => {
-                let to = key_arg("to", to)?;
-                Draft {
-                    outputs: vec![TxOut { value: *amount, lock: pay_to_key(&to) }],
-                    ..Draft::plain(Payload::Transfer)
-                }
+                TxBuilder::new(Payload::Transfer, fee).pay(&key_arg("to", to)?, *amount).into()
             }
-            TxCommand::RegisterRole { subject, role } => Draft::plain(Payload::RegisterRole {
+            TxCommand::RegisterRole { subject, role } => signed(Payload::RegisterRole {
                 subject: key_arg("subject", subject)?,
                 role: *role,
                 governor: signer.key,
                 signature: Sig::EMPTY,
-            }),
-            TxCommand::WithdrawRole { subject, role } => Draft::plain(Payload::WithdrawRole {
+            })
+            .into(),
+            TxCommand::WithdrawRole { subject, role } => signed(Payload::WithdrawRole {
                 subject: key_arg("subject", subject)?,
                 role: *role,
                 governor: signer.key,
                 signature: Sig::EMPTY,
-            }),
+            })
+            .into(),
             TxCommand::Release { patient, record, handover } => {
                 let patient = key_arg("patient", patient)?;
                 let text =
@@ -301,34 +280,28 @@ impl TxCommand {
                     .upload(record::encrypt(&record_key, &text, &mut rng))
                     .await
                     .map_err(|e| miette!("uploading the record: {e}"))?;
-                let note = json!({
-                    "ciphertext": ciphertext.to_hex(),
-                    "salt": hex::encode(salt),
-                    "key": hex::encode(seal_to(&patient, &record_key)?),
-                });
+                let note = Handover {
+                    release: Hash32::default(),
+                    ciphertext,
+                    salt: salt.to_vec().into(),
+                    key: sealed(&patient, &record_key)?.into(),
+                };
                 let commitment = Hash32::sha256(&[&salt[..], &text].concat());
                 Draft {
-                    handover: Some((handover.clone(), note)),
-                    ..Draft::plain(Payload::Release {
+                    builder: signed(Payload::Release {
                         patient,
                         institution: signer.key,
                         commitment,
                         signature: Sig::EMPTY,
-                    })
+                    }),
+                    handover: Some((handover.clone(), note)),
                 }
             }
             TxCommand::Store { handover, record_key_out, share_holders, threshold, policy } => {
                 let text = std::fs::read_to_string(handover)
                     .map_err(|e| miette!("cannot read {}: {e}", handover.display()))?;
-                let note: Value = serde_json::from_str(&text)
-                    .map_err(|e| miette!("{} is not a handover file: {e}", handover.display()))?;
-                let field = |name: &str| {
-                    note[name].as_str().ok_or_else(|| miette!("{} has no `{name}`", handover.display()))
-                };
-                let release = hash_arg("release in the handover", field("release")?)?;
-                let ciphertext = hash_arg("ciphertext in the handover", field("ciphertext")?)?;
-                let sealed = hex::decode(field("key")?).map_err(|e| miette!("the handover's key: {e}"))?;
-                let record_key = ecies::open(&signer.secret, &sealed)
+                let note = Handover::from_json(&text).map_err(|e| miette!("{}: {e}", handover.display()))?;
+                let record_key = open_record_key(&signer.secret, &note.key.0)
                     .map_err(|e| miette!("opening the record key: {e}"))?;
                 let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
                 let emergency = if share_holders.is_empty() {
@@ -341,43 +314,40 @@ impl TxCommand {
                     let mut deposits = Vec::new();
                     for (holder, share) in share_holders.iter().zip(&shares) {
                         let holder = key_arg("share-holder", holder)?;
-                        deposits
-                            .push(ShareDeposit { holder, envelope: seal_to(&holder, &share.to_bytes())? });
+                        deposits.push(ShareDeposit { holder, envelope: sealed(&holder, &share.to_bytes())? });
                     }
                     Some(EmergencyShares { threshold: *threshold, shares: deposits })
                 };
-                write_new(record_key_out, &hex::encode(&record_key))?;
-                Draft::plain(Payload::Storage {
-                    release,
+                write_new(record_key_out, &hex::encode(record_key))?;
+                signed(Payload::Storage {
+                    release: note.release,
                     patient: signer.key,
-                    ciphertext,
+                    ciphertext: note.ciphertext,
                     policy: compiled.script,
                     emergency,
                     signature: Sig::EMPTY,
                 })
+                .into()
             }
             TxCommand::Grant { record, grantee, purpose, expiry, record_key, policy } => {
                 let record = hash_arg("record", record)?;
                 let grantee = key_arg("grantee", grantee)?;
                 let compiled = record_policy(policy, &stored_record(client, &signer.key, &record).await?)?;
                 let deposit = match record_key {
-                    Some(path) => seal_to(&grantee, &read_record_key(path)?)?,
+                    Some(path) => sealed(&grantee, &read_record_key(path)?)?,
                     None => Vec::new(),
                 };
                 let deposits = (!deposit.is_empty()).then_some(grantee.0).into_iter().collect();
-                let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
-                Draft {
-                    expiry: *expiry,
-                    unlock: Some(Unlock {
-                        compiled,
-                        holdings: Holdings {
-                            secret_keys: vec![signer.secret],
-                            deposits,
-                            ..Holdings::default()
-                        },
-                    }),
-                    ..Draft::plain(Payload::AccessGrant { grantee, purpose: *purpose, records: vec![access] })
-                }
+                let holdings = Holdings { secret_keys: vec![signer.secret], deposits, ..Holdings::default() };
+                let payload = Payload::AccessGrant {
+                    grantee,
+                    purpose: *purpose,
+                    records: vec![access(record, deposit)],
+                };
+                TxBuilder::new(payload, fee)
+                    .expiry(*expiry)
+                    .unlock_records(PolicyUnlock { compiled, holdings, clause: None })
+                    .into()
             }
             TxCommand::Emergency { record, patient, justification, expiry, policy } => {
                 let record = hash_arg("record", record)?;
@@ -391,179 +361,98 @@ impl TxCommand {
                     emergency_expires_in: Some(expiry.saturating_sub(height)),
                     ..Holdings::default()
                 };
-                let access =
-                    RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit: Vec::new() };
-                let payload = Payload::EmergencyAccess {
+                signed(Payload::EmergencyAccess {
                     requester: signer.key,
                     justification: justification.clone(),
-                    records: vec![access],
+                    records: vec![access(record, Vec::new())],
                     signature: Sig::EMPTY,
-                };
-                Draft {
-                    expiry: *expiry,
-                    unlock: Some(Unlock { compiled, holdings }),
-                    ..Draft::plain(payload)
-                }
+                })
+                .expiry(*expiry)
+                .unlock_records(PolicyUnlock { compiled, holdings, clause: None })
+                .into()
             }
             TxCommand::ShareRelease { emergency, record, patient } => {
                 let emergency = hash_arg("emergency", emergency)?;
                 let record = hash_arg("record", record)?;
                 let stored = stored_record(client, &key_arg("patient", patient)?, &record).await?;
-                let sealed = stored["emergency"]["shares"]
-                    .as_array()
+                let envelope = stored
+                    .emergency
                     .into_iter()
-                    .flatten()
-                    .find(|s| s["holder"] == signer.key.to_hex().as_str())
-                    .and_then(|s| hex::decode(s["envelope"].as_str()?).ok())
-                    .ok_or_else(|| miette!("this key holds no share of record {record}"))?;
-                let share =
-                    ecies::open(&signer.secret, &sealed).map_err(|e| miette!("opening the share: {e}"))?;
-                let access = client.access(&emergency).await.map_err(|e| miette!("{e}"))?;
-                let requester = access["grantee"].as_str().unwrap_or_default();
-                let requester = key_arg("emergency's requester", requester)?;
-                Draft::plain(Payload::ShareRelease {
+                    .flat_map(|e| e.shares)
+                    .find(|s| s.holder == signer.key)
+                    .ok_or_else(|| miette!("this key holds no share of record {record}"))?
+                    .envelope;
+                let share = medchain_primitives::ecies::open(&signer.secret, &envelope.0)
+                    .map_err(|e| miette!("opening the share: {e}"))?;
+                let requester = client.access(&emergency).await.map_err(|e| miette!("{e}"))?.grantee;
+                signed(Payload::ShareRelease {
                     emergency,
                     record,
                     holder: signer.key,
-                    envelope: seal_to(&requester, &share)?,
+                    envelope: sealed(&requester, &share)?,
                     signature: Sig::EMPTY,
                 })
+                .into()
             }
-            TxCommand::Revoke { grant } => Draft::plain(Payload::Revocation {
+            TxCommand::Revoke { grant } => signed(Payload::Revocation {
                 grant: hash_arg("grant", grant)?,
                 owner: signer.key,
                 signature: Sig::EMPTY,
-            }),
+            })
+            .into(),
             TxCommand::DeployModule { wasm } => {
                 let code = std::fs::read(wasm).map_err(|e| miette!("cannot read {}: {e}", wasm.display()))?;
                 admit(&code).map_err(|e| miette!("{}: {e} ({})", wasm.display(), e.code()))?;
-                Draft::plain(Payload::DeployModule { code })
+                TxBuilder::new(Payload::DeployModule { code }, fee).into()
             }
         })
     }
 }
 
-/// Sets every record access's unlocking script through the policy, for the transaction's digest.
-fn unlock_accesses(payload: &mut Payload, unlock: &Unlock, digest: &Hash32) -> miette::Result<()> {
-    let holdings = Holdings { digest: digest.0, ..unlock.holdings.clone() };
-    let plan = satisfy(&unlock.compiled, &holdings);
-    let Some((_, witness)) = plan.best() else {
-        let needs: Vec<String> = plan
-            .clauses
-            .iter()
-            .filter_map(|c| c.result.as_ref().err().map(|need| format!("\"{}\" needs {need}", c.label)))
-            .collect();
-        return Err(miette!("this key cannot satisfy the record's policy: {}", needs.join("; ")));
-    };
-    for access in payload.record_accesses_mut() {
-        access.unlock = witness.script();
+/// A builder's refusal as the command line says it.
+fn build_error(error: BuildError) -> miette::Report {
+    match error {
+        BuildError::FuelUnpaid { fee, fuel, checks, needed } => miette!(
+            help = format!("pass --fee {needed} or more"),
+            "--fee {fee} does not pay for --fuel {fuel} in each of {checks} script checks"
+        ),
+        other => miette!("{other}"),
     }
-    Ok(())
 }
 
-/// Coins of `signer` (pay-to-key, mature) covering `needed`, largest first.
-fn select_coins(
-    coins: &Value,
+async fn build_and_submit(
+    args: &TxArgs,
     signer: &Signer,
-    height: u32,
-    needed: u64,
-) -> miette::Result<Vec<(OutPoint, u64)>> {
-    let own_lock = hex::encode(pay_to_key(&signer.key));
-    let mut spendable: Vec<(OutPoint, u64)> = coins["coins"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["lock"] == own_lock.as_str())
-        .filter(|c| {
-            let created = c["height"].as_u64().unwrap_or(u64::MAX);
-            c["coinbase"] != true || u64::from(height) >= created.saturating_add(u64::from(COINBASE_MATURITY))
-        })
-        .filter_map(|c| {
-            let txid = Hash32::from_hex(c["txid"].as_str()?)?;
-            let index = u32::try_from(c["index"].as_u64()?).ok()?;
-            Some((OutPoint { txid, index }, c["value"].as_u64()?))
-        })
-        .collect();
-    spendable.sort_by_key(|coin| std::cmp::Reverse(coin.1));
-    let mut chosen = Vec::new();
-    let mut total = 0u64;
-    for coin in spendable {
-        if total >= needed {
-            break;
-        }
-        total = total.saturating_add(coin.1);
-        chosen.push(coin);
-    }
-    if total < needed {
-        return Err(miette!("the key's spendable coins hold {total}, and this needs {needed}"));
-    }
-    Ok(chosen)
-}
-
-async fn build_and_submit(args: &TxArgs, signer: &Signer) -> miette::Result<Result<Value, ClientError>> {
+) -> miette::Result<Result<TransactionView, ClientError>> {
     let client = Client::new(&args.node);
     let status = match client.status().await {
         Ok(status) => status,
         Err(e) => return Ok(Err(e)),
     };
-    let chain_id = Hash32::from_hex(status["chain_id"].as_str().unwrap_or_default())
-        .ok_or_else(|| miette!("the node gave no chain id"))?;
-    let height = status["height"].as_u64().and_then(|h| u32::try_from(h).ok()).unwrap_or_default();
-    let Draft { payload, mut outputs, expiry, unlock, handover } =
-        args.command.draft(&client, signer, height).await?;
-    let paid: u64 = outputs.iter().map(|o| o.value).sum();
-    let needed = paid.checked_add(args.fee).ok_or_else(|| miette!("the amount and fee overflow"))?;
-    let coins = match client.coins(&signer.key.to_hex()).await {
-        Ok(coins) => coins,
+    let Draft { builder, handover } = args.command.draft(&client, signer, status.height, args.fee).await?;
+    let coins = match client.coins(&signer.key).await {
+        Ok(list) => Spendable::of_key(&signer.key, &list.coins),
         Err(e) => return Ok(Err(e)),
     };
-    let chosen = select_coins(&coins, signer, height, needed)?;
-    let checks = |inputs: usize| inputs + payload.record_accesses().len();
-    if args.fee < fuel_fee(args.fuel, checks(chosen.len())) {
-        // The fee that pays for the fuel with the coins that fee itself needs.
-        let mut fee = fuel_fee(args.fuel, checks(chosen.len()));
-        for _ in 0..MAX_TX_IO {
-            let inputs = select_coins(&coins, signer, height, paid.saturating_add(fee))?.len();
-            if fuel_fee(args.fuel, checks(inputs)) <= fee {
-                break;
-            }
-            fee = fuel_fee(args.fuel, checks(inputs));
-        }
-        return Err(miette!(
-            help = format!("pass --fee {fee} or more"),
-            "--fee {} does not pay for --fuel {} in each of {} script checks",
-            args.fee,
-            args.fuel,
-            checks(chosen.len())
-        ));
-    }
-    let total: u64 = chosen.iter().map(|c| c.1).sum();
-    if total > needed {
-        outputs.push(TxOut { value: total - needed, lock: pay_to_key(&signer.key) });
-    }
-    let inputs =
-        chosen.iter().map(|(prevout, _)| TxIn { prevout: *prevout, unlock: Vec::new(), sequence: u32::MAX });
-    let mut tx = Transaction::new(inputs.collect(), outputs, payload);
-    tx.expiry = expiry;
-    tx.fuel = args.fuel;
-    let digest = tx.signing_digest(&chain_id);
-    tx.payload.set_signature(signer.sign(&digest));
-    if let Some(unlock) = &unlock {
-        unlock_accesses(&mut tx.payload, unlock, &digest)?;
-    }
-    for input in &mut tx.inputs {
-        input.unlock = unlock_pay_to_key(signer, &digest);
-    }
+    // The transaction goes into the next block.
+    let height = status.height.saturating_add(1);
+    let tx = builder.fuel(args.fuel).build(&status.chain_id, signer, &coins, height).map_err(build_error)?;
     let txid = match client.submit(&tx).await {
         Ok(txid) => txid,
         Err(e) => return Ok(Err(e)),
     };
-    if let Some((path, mut note)) = handover {
-        note["release"] = json!(txid.to_hex());
-        write_new(&path, &serde_json::to_string_pretty(&note).map_err(|e| miette!("{e}"))?)?;
+    if let Some((path, note)) = handover {
+        write_new(&path, &Handover { release: txid, ..note }.to_json())?;
     }
     if args.no_wait {
-        return Ok(Ok(json!({ "txid": txid.to_hex(), "status": "pending" })));
+        return Ok(Ok(TransactionView {
+            txid,
+            status: TransactionStatus::Pending,
+            kind: tx.payload.kind().to_owned(),
+            tx: medchain_primitives::codec::Encode::to_bytes(&tx).into(),
+            block: None,
+            proof: None,
+        }));
     }
     Ok(client.wait_confirmed(&txid, CONFIRMATION_TIMEOUT, &mut |_| {}).await)
 }

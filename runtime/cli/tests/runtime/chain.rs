@@ -579,17 +579,7 @@ fn remaining_rules() {
         w.tx(&patient, Payload::AccessGrant { grantee: insurer.key, purpose: 1, records: vec![] }, 0, None);
     assert_eq!(w.refuse(empty), TxError::NoRecords);
     let (first, compiled, key) = stored_record(&mut w);
-    let release = w.tx(
-        &hospital,
-        Payload::Release {
-            patient: insurer.key,
-            institution: hospital.key,
-            commitment: Hash32::sha256(b"x"),
-            signature: Sig::EMPTY,
-        },
-        0,
-        Some(&hospital),
-    );
+    let release = release_for(&mut w, &insurer.key, Hash32::sha256(b"x"));
     let release_id = release.txid();
     w.mine(vec![release]);
     let storage = w.tx(

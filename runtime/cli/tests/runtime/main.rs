@@ -4,6 +4,7 @@
 
 mod common;
 
+mod api;
 mod chain;
 mod codec;
 mod crash;

@@ -17,7 +17,7 @@ use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value;
 use medchain_modules::abi::MODULE_CALL_FUEL;
 use medchain_modules::{AccessRequest, EngineOptions, PolicyEngine};
-use medchain_node::server::MAX_RELAY_FUEL;
+use medchain_node::MAX_RELAY_FUEL;
 use medchain_primitives::Signer;
 use medchain_primitives::codec::Encode;
 use medchain_primitives::{Hash32, Sig};

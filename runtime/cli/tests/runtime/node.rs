@@ -369,17 +369,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     // A grant through the record's policy, with the record key sealed to the grantee.
     let api = medchain_client::Client::new(base);
     let (hospital, patient, researcher) = (w.p.hospital.clone(), w.p.patient.clone(), w.p.researcher.clone());
-    let release = w.tx(
-        &hospital,
-        Payload::Release {
-            patient: patient.key,
-            institution: hospital.key,
-            commitment: Hash32::sha256(b"salt|record"),
-            signature: Sig::EMPTY,
-        },
-        0,
-        Some(&hospital),
-    );
+    let release = release_for(&mut w, &patient.key, Hash32::sha256(b"salt|record"));
     let release_id = api.submit(&release).await.unwrap();
     api.wait_confirmed(&release_id, Duration::from_secs(30), &mut |_| {}).await.unwrap();
     let sealed_record = medchain_wallet::record::encrypt(&[0x11; 32], b"lab results", &mut rand::rng());

@@ -14,18 +14,18 @@ use medchain_chain::scripts::Verifier;
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::store::MemoryStore;
 use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
+    EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction,
 };
 use medchain_chain::validate::{Applied, BlockError, Chain, Tip, TxError};
 use medchain_chain::verdict::Rejection;
 use medchain_compiler::medscript::roles::RoleRegistry;
-use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
 use medchain_compiler::medscript::{Compiled, check, compile, parse};
 use medchain_primitives::Signer;
 use medchain_primitives::ecies;
 use medchain_primitives::{Hash32, PubKey, Sig};
-use medchain_wallet::builder::sign_inputs;
+use medchain_wallet::builder::{PolicyUnlock, Spendable, TxBuilder};
 use medchain_wallet::shamir;
 use secp256k1::SecretKey;
 
@@ -133,19 +133,20 @@ impl World {
         expiry: u32,
         sign: Option<&Signer>,
     ) -> Transaction {
-        let (outpoint, value) = self.coins.get_mut(&payer.key).unwrap().pop().unwrap();
-        let mut tx = Transaction::new(
-            vec![TxIn { prevout: outpoint, unlock: Vec::new(), sequence: u32::MAX }],
-            vec![TxOut { value: value - FEE, lock: pay_to_key(&payer.key) }],
-            payload,
-        );
-        tx.expiry = expiry;
-        let digest = tx.signing_digest(&self.chain.chain_id);
-        if let Some(signer) = sign {
-            tx.payload.set_signature(signer.sign(&digest));
+        let mut builder = TxBuilder::new(payload, FEE).expiry(expiry);
+        if let Some(author) = sign {
+            builder = builder.signed_by(author);
         }
-        sign_inputs(&mut tx, &self.chain.chain_id, &[payer]);
-        tx
+        self.pay(payer, builder)
+    }
+
+    /// `builder`'s transaction, paid from one of `payer`'s coins (the last it received). The
+    /// fee is not checked against the fuel: the chain's rules judge that here.
+    pub fn pay(&mut self, payer: &Signer, builder: TxBuilder) -> Transaction {
+        let (outpoint, value) = self.coins.get_mut(&payer.key).unwrap().pop().unwrap();
+        let coin = Spendable { outpoint, value, height: 0, coinbase: false };
+        let builder = builder.without_fuel_fee_check();
+        builder.build(&self.chain.chain_id, payer, &[coin], self.tip.height + 1).unwrap()
     }
 
     pub fn block(&mut self, txs: Vec<Transaction>) -> Block {
@@ -257,21 +258,19 @@ pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
     (storage_id, compiled, record_key)
 }
 
+/// A release by the hospital of a record for `patient`, committing to `commitment`.
+pub fn release_for(w: &mut World, patient: &PubKey, commitment: Hash32) -> Transaction {
+    let hospital = w.p.hospital.clone();
+    let payload =
+        Payload::Release { patient: *patient, institution: hospital.key, commitment, signature: Sig::EMPTY };
+    w.tx(&hospital, payload, 0, Some(&hospital))
+}
+
 /// Releases (by the hospital) and stores (by the patient) a record under `policy`, mining a
 /// block for each. Returns the storage txid.
 pub fn store_record(w: &mut World, policy: &[u8], emergency: Option<EmergencyShares>) -> Hash32 {
-    let (hospital, patient) = (w.p.hospital.clone(), w.p.patient.clone());
-    let release = w.tx(
-        &hospital,
-        Payload::Release {
-            patient: patient.key,
-            institution: hospital.key,
-            commitment: Hash32::sha256(b"salt|record"),
-            signature: Sig::EMPTY,
-        },
-        0,
-        Some(&hospital),
-    );
+    let patient = w.p.patient.clone();
+    let release = release_for(w, &patient.key, Hash32::sha256(b"salt|record"));
     let release_id = release.txid();
     w.mine(vec![release]);
     let storage = w.tx(
@@ -332,24 +331,14 @@ fn consented_grant(
         .map(|key| ecies::seal(&researcher.key.key().unwrap(), key, &mut rand::rng()).unwrap())
         .unwrap_or_default();
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
-    let mut tx = w.tx(
-        &patient,
-        Payload::AccessGrant { grantee: researcher.key, purpose, records: vec![access] },
-        expiry,
-        None,
-    );
-    tx.fuel = fuel;
-    let digest = tx.signing_digest(&w.chain.chain_id);
+    let payload = Payload::AccessGrant { grantee: researcher.key, purpose, records: vec![access] };
     let holdings = Holdings {
-        digest: digest.0,
         secret_keys: vec![patient.secret],
         deposits: [researcher.key.0].into(),
         ..Holdings::default()
     };
-    let witness = satisfy(compiled, &holdings).clauses[0].result.clone().unwrap();
-    tx.payload.record_accesses_mut()[0].unlock = witness.script();
-    sign_inputs(&mut tx, &w.chain.chain_id, &[&patient]);
-    tx
+    let unlock = PolicyUnlock { compiled: compiled.clone(), holdings, clause: Some(0) };
+    w.pay(&patient, TxBuilder::new(payload, FEE).expiry(expiry).fuel(fuel).unlock_records(unlock))
 }
 
 /// An access grant to the researcher, unlocked by the patient's consent clause.
@@ -391,21 +380,13 @@ pub fn emergency(
         records: vec![access],
         signature: Sig::EMPTY,
     };
-    let mut tx = w.tx(requester, payload, expiry, Some(requester));
-    let digest = tx.signing_digest(&w.chain.chain_id);
     let holdings = Holdings {
-        digest: digest.0,
         secret_keys: vec![requester.secret],
         roles: [(requester.key.0, [1].into())].into(),
         // The requester's claim; the chain checks the transaction's real expiry.
         emergency_expires_in: Some(1),
         ..Holdings::default()
     };
-    let witness = satisfy(compiled, &holdings).clauses[1].result.clone().unwrap_or_else(|n| panic!("{n}"));
-    if let Payload::EmergencyAccess { records, .. } = &mut tx.payload {
-        records[0].unlock = witness.script();
-    }
-    tx.payload.set_signature(requester.sign(&digest));
-    sign_inputs(&mut tx, &w.chain.chain_id, &[requester]);
-    tx
+    let unlock = PolicyUnlock { compiled: compiled.clone(), holdings, clause: Some(1) };
+    w.pay(requester, TxBuilder::new(payload, FEE).expiry(expiry).signed_by(requester).unlock_records(unlock))
 }

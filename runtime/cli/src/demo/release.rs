@@ -1,0 +1,107 @@
+//! The record's beginning: the governor registers the hospital, the hospital releases a record
+//! for the patient, and the patient stores it under a consent + emergency policy with its key
+//! split among three institutions.
+
+use medchain_chain::transaction::{EmergencyShares, Payload, ShareDeposit};
+use medchain_compiler::medscript::roles::RoleRegistry;
+use medchain_compiler::medscript::types::Value as PolicyValue;
+use medchain_compiler::medscript::{Compiled, compile};
+use medchain_primitives::{Hash32, Sig};
+use medchain_wallet::builder::TxBuilder;
+use medchain_wallet::deposit::{open_record_key, seal_to};
+use medchain_wallet::record::{self, RECORD_KEY_SIZE};
+use medchain_wallet::shamir;
+
+use super::{Cast, Demo, FEE, short, step};
+
+/// The stored record the later chapters read, share and audit.
+pub struct Stored {
+    /// Its storage transaction.
+    pub record: Hash32,
+    /// Its ciphertext in the record store.
+    pub ciphertext: Hash32,
+    /// Its policy, compiled.
+    pub compiled: Compiled,
+    /// Its key, which the patient holds.
+    pub key: [u8; RECORD_KEY_SIZE],
+}
+
+/// The governor registers the hospital as a medical institution.
+pub async fn register_hospital(demo: &Demo, cast: &mut Cast) -> Result<(), String> {
+    let Cast { governor, hospital, .. } = cast;
+    step(&format!("{} registers {} as a medical institution", governor.name, hospital.name));
+    let register = Payload::RegisterRole {
+        subject: hospital.key(),
+        role: 1,
+        governor: governor.key(),
+        signature: Sig::EMPTY,
+    };
+    let builder = TxBuilder::new(register, FEE).signed_by(&governor.signer);
+    demo.send(governor, builder).await?;
+    Ok(())
+}
+
+/// The hospital releases a record for the patient; the patient re-encrypts it, uploads it and
+/// stores it under `emergency_override`, its key split 2 of 3 for break-glass.
+pub async fn release_and_store(demo: &Demo, cast: &mut Cast) -> Result<Stored, String> {
+    let Cast { hospital, patient, clinic, university, .. } = cast;
+    let mut rng = rand::rng();
+    step(&format!("{} releases a record for {}", hospital.name, patient.name));
+    let record_text = b"2026-11-28 ECG: sinus rhythm, QTc 412 ms. Diagnosis: long QT ruled out.".to_vec();
+    let salt = record::new_key(&mut rng);
+    let commitment = Hash32::sha256(&[&salt[..], &record_text].concat());
+    let hospital_key = record::new_key(&mut rng);
+    let for_patient = record::encrypt(&hospital_key, &record_text, &mut rng);
+    let key_to_patient = seal_to(&patient.key(), &hospital_key, &mut rng).map_err(|e| e.to_string())?;
+    let release = Payload::Release {
+        patient: patient.key(),
+        institution: hospital.key(),
+        commitment,
+        signature: Sig::EMPTY,
+    };
+    let builder = TxBuilder::new(release, FEE).signed_by(&hospital.signer);
+    let release_id = demo.send(hospital, builder).await?;
+    println!(
+        "   on chain: a salted commitment {}; off chain the patient receives the record encrypted, and its key",
+        short(&commitment)
+    );
+
+    step(&format!("{} stores the record under a consent + emergency policy", patient.name));
+    let key = open_record_key(&patient.signer.secret, &key_to_patient).map_err(|e| e.to_string())?;
+    let plain = record::decrypt(&key, &for_patient).map_err(|e| e.to_string())?;
+    let record_key = record::new_key(&mut rng);
+    let ciphertext = demo
+        .client
+        .upload(record::encrypt(&record_key, &plain, &mut rng))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("   ciphertext {} uploaded to the record store", short(&ciphertext));
+    let policy = medchain_contracts::standard("emergency_override").ok_or("no standard policy")?;
+    let checked = policy.checked(&RoleRegistry::standard()).map_err(|d| format!("{d:?}"))?;
+    let args = [("patient".to_owned(), PolicyValue::PubKey(patient.key().0))].into_iter().collect();
+    let compiled = compile(&checked, &args).map_err(|e| e.to_string())?;
+    for line in medchain_compiler::medscript::explain(&checked).lines() {
+        println!("   {line}");
+    }
+    let shares = shamir::split(&record_key, 2, 3, &mut rng).map_err(|e| e.to_string())?;
+    let mut deposits = Vec::new();
+    for (holder, share) in [&*hospital, &*clinic, &*university].iter().zip(&shares) {
+        let envelope = seal_to(&holder.key(), &share.to_bytes(), &mut rng).map_err(|e| e.to_string())?;
+        deposits.push(ShareDeposit { holder: holder.key(), envelope });
+    }
+    println!(
+        "   the record key is split 2 of 3 among {}, {} and {}",
+        hospital.name, clinic.name, university.name
+    );
+    let storage = Payload::Storage {
+        release: release_id,
+        patient: patient.key(),
+        ciphertext,
+        policy: compiled.script.clone(),
+        emergency: Some(EmergencyShares { threshold: 2, shares: deposits }),
+        signature: Sig::EMPTY,
+    };
+    let builder = TxBuilder::new(storage, FEE).signed_by(&patient.signer);
+    let record = demo.send(patient, builder).await?;
+    Ok(Stored { record, ciphertext, compiled, key: record_key })
+}

@@ -1,0 +1,83 @@
+//! Dev block production: the best-paying transactions of the mempool in a block signed with
+//! the genesis dev key, with the read log's head anchored in the coinbase when it moved.
+
+use medchain_api::Anchor;
+use medchain_chain::block::Block;
+use medchain_chain::ledger::LedgerError;
+use medchain_chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS};
+use medchain_chain::standard::data_output;
+use medchain_chain::transaction::Transaction;
+use medchain_chain::validate::{BlockError, Tip};
+use medchain_primitives::{Hash32, Signer};
+use tracing::{info, warn};
+
+use crate::node::{Node, READ_ANCHOR_TAG, unix_now};
+
+impl Node {
+    /// Produces one block from the mempool with the dev key (dropping transactions that no
+    /// longer validate), applies it, and returns its height. A fault of this node keeps every
+    /// transaction in the pool to be tried again.
+    pub fn produce_block(&self) -> Result<u32, String> {
+        let Some(producer) = &self.producer else { return Err("not a producing node".into()) };
+        let _writing = self.writing().map_err(|e| e.message)?;
+        let chain = self.ledger.chain();
+        let tip = self.ledger.tip().map_err(|e| e.to_string())?;
+        let median = chain.median_time(self.ledger.store(), tip.height).map_err(|e| e.to_string())?;
+        let time = unix_now().max(median.saturating_add(1));
+        let mut candidates =
+            self.mempool().map_err(|e| e.message)?.select(MAX_BLOCK_TXS - 1, MAX_BLOCK_SIZE / 2);
+        let (count, head) = self.reads().map_err(|e| e.message)?.head();
+        let anchored = *self.anchored().map_err(|e| e.message)?;
+        let anchor = count > 0 && anchored.is_none_or(|a| a.head != head);
+        loop {
+            let block = self.candidate(producer, &tip, time, candidates.clone(), anchor.then_some(head));
+            match self.ledger.apply(&block) {
+                Ok(applied) => {
+                    if anchor {
+                        *self.anchored().map_err(|e| e.message)? =
+                            Some(Anchor { height: applied.tip.height, count, head });
+                    }
+                    self.mempool().map_err(|e| e.message)?.remove_included(&block.transactions);
+                    info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
+                    return Ok(applied.tip.height);
+                }
+                Err(LedgerError::Invalid(BlockError::Transaction { index, txid, error })) => {
+                    warn!(%txid, %error, "dropping transaction that no longer validates");
+                    candidates.retain(|t| t.txid() != txid);
+                    if let Ok(mut pool) = self.mempool() {
+                        pool.remove(&txid);
+                    }
+                    if index == 0 {
+                        return Err(format!("coinbase refused: {error}"));
+                    }
+                }
+                // Anything else, a fault of this node above all, keeps every transaction in
+                // the pool to be tried again next time.
+                Err(other) => return Err(other.to_string()),
+            }
+        }
+    }
+
+    /// A block of `transactions` on `tip`, signed by `producer`, anchoring `read_head` if
+    /// given.
+    fn candidate(
+        &self,
+        producer: &Signer,
+        tip: &Tip,
+        time: u64,
+        transactions: Vec<Transaction>,
+        read_head: Option<Hash32>,
+    ) -> Block {
+        let chain = self.ledger.chain();
+        let mut block =
+            chain.build_block(self.ledger.store(), tip, time, producer, &producer.key, transactions);
+        if let Some(head) = read_head {
+            chain.add_coinbase_output(
+                &mut block,
+                data_output(&[READ_ANCHOR_TAG, &head.0].concat()),
+                producer,
+            );
+        }
+        block
+    }
+}

@@ -1,0 +1,208 @@
+//! Records and who reads them: a patient's records and audit log, accesses, the read log,
+//! read challenges, uploads and authorized downloads.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use futures_util::TryStreamExt;
+use medchain_api::{
+    AccessSummary, AccessView, Audit, Challenge, EmergencySharesView, NodeCode, ReadEntry, ReadLogState,
+    RecordList, RecordView, ShareRelease, ShareView, Uploaded,
+};
+use medchain_chain::state::StateRead;
+use medchain_chain::transaction::EmergencyShares;
+use tracing::info;
+
+use super::{Page, blocking, hash_param, key_param};
+use crate::blobs::{BlobError, BlobStore};
+use crate::error::{ApiError, ApiResult};
+use crate::node::{Authorized, CHALLENGE_LIFETIME, Node, unix_now};
+
+/// Bytes a download reads from disk at a time.
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
+
+pub async fn records(
+    State(node): State<Arc<Node>>,
+    Path(patient): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<RecordList>> {
+    let Query(page) = page?;
+    let patient = key_param(&patient)?;
+    let store = node.ledger.store();
+    let (ids, next) = page.of(store.patient_records(&patient).map_err(ApiError::state)?);
+    let mut records = Vec::new();
+    for id in ids {
+        if let Some(r) = store.record(&id).map_err(ApiError::state)? {
+            records.push(RecordView {
+                record: id,
+                release: r.release,
+                ciphertext: r.ciphertext,
+                policy: r.policy.into(),
+                height: r.height,
+                emergency: r.emergency.as_ref().map(share_deposits),
+            });
+        }
+    }
+    Ok(Json(RecordList { records, next }))
+}
+
+/// A record's emergency key shares: the threshold and each holder's sealed share.
+fn share_deposits(shares: &EmergencyShares) -> EmergencySharesView {
+    EmergencySharesView {
+        threshold: shares.threshold,
+        shares: shares
+            .shares
+            .iter()
+            .map(|d| ShareView { holder: d.holder, envelope: d.envelope.clone().into() })
+            .collect(),
+    }
+}
+
+pub async fn audit(
+    State(node): State<Arc<Node>>,
+    Path(patient): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Json<Audit>> {
+    let Query(page) = page?;
+    let patient = key_param(&patient)?;
+    let store = node.ledger.store();
+    let height = node.ledger.tip().map_err(ApiError::state)?.height;
+    let (ids, next_access) = page.of(store.patient_accesses(&patient).map_err(ApiError::state)?);
+    let mut accesses = Vec::new();
+    for id in ids {
+        if let Some(g) = store.grant(&id).map_err(ApiError::state)? {
+            accesses.push(AccessSummary {
+                access: id,
+                grantee: g.grantee,
+                emergency: g.emergency,
+                justification: g.justification,
+                purpose: g.purpose,
+                height: g.height,
+                expiry: g.expiry,
+                revoked_at: store.revoked_at(&id).map_err(ApiError::state)?,
+                active: store.access_active(&id, height).map_err(ApiError::state)?,
+                records: g.records,
+            });
+        }
+    }
+    let reads: Vec<ReadEntry> = node.reads()?.of_patient(&patient).cloned().collect();
+    let (reads, next_read) = page.of(reads);
+    let next = next_access.into_iter().chain(next_read).max();
+    Ok(Json(Audit { patient, accesses, reads, next, read_log: node.read_log_state()? }))
+}
+
+pub async fn access(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult<Json<AccessView>> {
+    let id = hash_param(&id)?;
+    let store = node.ledger.store();
+    let g =
+        store.grant(&id).map_err(ApiError::state)?.ok_or_else(|| ApiError::not_found("no such access"))?;
+    let height = node.ledger.tip().map_err(ApiError::state)?.height;
+    let share_releases = store
+        .share_releases(&id)
+        .map_err(ApiError::state)?
+        .into_iter()
+        .map(|(record, holder, envelope)| ShareRelease { record, holder, envelope: envelope.into() })
+        .collect();
+    Ok(Json(AccessView {
+        access: id,
+        grantee: g.grantee,
+        patient: g.patient,
+        emergency: g.emergency,
+        expiry: g.expiry,
+        active: store.access_active(&id, height).map_err(ApiError::state)?,
+        records: g.records,
+        share_releases,
+    }))
+}
+
+pub async fn read_log(State(node): State<Arc<Node>>) -> ApiResult<Json<ReadLogState>> {
+    Ok(Json(node.read_log_state()?))
+}
+
+pub async fn challenge(State(node): State<Arc<Node>>) -> ApiResult<Json<Challenge>> {
+    Ok(Json(Challenge {
+        challenge: node.issue_challenge()?.to_vec().into(),
+        expires_in: CHALLENGE_LIFETIME.as_secs(),
+    }))
+}
+
+pub async fn upload(
+    State(node): State<Arc<Node>>,
+    Path(hash): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Uploaded>)> {
+    let hash = hash_param(&hash)?;
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    let size = blocking(move || {
+        let mut sync = tokio_util::io::SyncIoBridge::new(reader);
+        node.blobs.put(&hash, &mut sync).map_err(|e| match e {
+            BlobError::HashMismatch { .. } => {
+                ApiError::bad_request(NodeCode::HashMismatch, "the uploaded bytes do not hash to the name")
+            }
+            BlobError::TooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                NodeCode::TooLarge,
+                "record ciphertext too large",
+            ),
+            other => ApiError::internal(other.to_string()),
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(Uploaded { hash, size })))
+}
+
+pub async fn download(
+    State(node): State<Arc<Node>>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Body)> {
+    let hash = hash_param(&hash)?;
+    let authorizing = Arc::clone(&node);
+    let Authorized { reader, patient, record, access } =
+        blocking(move || authorizing.authorize(&headers, &hash)).await?;
+    let entry = ReadEntry {
+        time: unix_now(),
+        patient,
+        reader,
+        record,
+        access: access.map(|(id, _)| id),
+        emergency: access.is_some_and(|(_, emergency)| emergency),
+    };
+    // The read is on disk in the log before a byte of the record goes out.
+    let file = blocking(move || {
+        let file = node.blobs.open(&hash).map_err(|e| match e {
+            BlobError::NotFound(_) => ApiError::not_found("the record store has no such ciphertext"),
+            other => ApiError::internal(other.to_string()),
+        })?;
+        info!(reader = %entry.reader, record = %entry.record, emergency = entry.emergency, "record read");
+        node.reads()?.append(entry).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(file)
+    })
+    .await?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        let mut buffer = vec![0u8; DOWNLOAD_CHUNK];
+        loop {
+            let chunk = std::io::Read::read(&mut file, &mut buffer)
+                .map(|n| Bytes::copy_from_slice(buffer.get(..n).unwrap_or_default()));
+            let done = matches!(&chunk, Ok(b) if b.is_empty()) || chunk.is_err();
+            if sender.blocking_send(chunk).is_err() || done {
+                break;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut rx| async move {
+        match rx.recv().await {
+            Some(Ok(bytes)) if bytes.is_empty() => None,
+            Some(item) => Some((item, rx)),
+            None => None,
+        }
+    });
+    Ok((StatusCode::OK, Body::from_stream(stream)))
+}
