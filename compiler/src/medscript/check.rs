@@ -8,6 +8,7 @@ use super::ast::{Expr, ExprKind, Ident, Policy, Span};
 use super::codegen::{CompileError, compile, placeholder_arguments};
 use super::diagnostics::Diagnostic;
 use super::model::{CheckedClause, CheckedPolicy, Cond, ParamDecl, Ref};
+use super::paths::{Path, paths};
 use super::roles::RoleRegistry;
 use super::types::{Duration, LOCKTIME_THRESHOLD, MAX_ROLE, Type, Value};
 
@@ -38,9 +39,6 @@ const MAX_SUGGESTED_NAME: usize = 64;
 
 /// Most diagnostics reported for one source; past this the check stops reporting.
 pub const MAX_DIAGNOSTICS: usize = 100;
-
-/// Most satisfaction paths a clause is expanded into for the satisfiability checks.
-pub const MAX_PATHS: usize = 4096;
 
 /// Checks a parsed policy. Returns the checked policy when there is no error, and every
 /// diagnostic (errors and warnings) found.
@@ -729,96 +727,6 @@ impl Checker<'_> {
             Ref::Param(name) => self.params.get(name).copied(),
         }
     }
-}
-
-/// The atoms of one way of satisfying a clause.
-type Path<'c> = Vec<&'c Cond>;
-
-/// Every way of satisfying `cond` (disjunctive normal form), or `None` past [`MAX_PATHS`].
-pub fn paths(cond: &Cond) -> Option<Vec<Path<'_>>> {
-    let result = match cond {
-        Cond::Or(subs) => {
-            let mut all = Vec::new();
-            for sub in subs {
-                all.extend(paths(sub)?);
-                if all.len() > MAX_PATHS {
-                    return None;
-                }
-            }
-            all
-        }
-        Cond::And(subs) => {
-            let mut acc: Vec<Path<'_>> = vec![Vec::new()];
-            for sub in subs {
-                let options = paths(sub)?;
-                let mut next = Vec::new();
-                for a in &acc {
-                    for o in &options {
-                        next.push(a.iter().chain(o).copied().collect());
-                        if next.len() > MAX_PATHS {
-                            return None;
-                        }
-                    }
-                }
-                acc = next;
-            }
-            acc
-        }
-        Cond::Thresh { k, subs } => {
-            let sub_paths: Vec<Vec<Path<'_>>> = subs.iter().map(paths).collect::<Option<_>>()?;
-            let mut all = Vec::new();
-            for combo in combinations(subs.len(), *k) {
-                let mut acc: Vec<Path<'_>> = vec![Vec::new()];
-                for index in combo {
-                    let mut next = Vec::new();
-                    for a in &acc {
-                        for o in sub_paths.get(index)? {
-                            next.push(a.iter().chain(o).copied().collect());
-                            if next.len() > MAX_PATHS {
-                                return None;
-                            }
-                        }
-                    }
-                    acc = next;
-                    if acc.len() > MAX_PATHS {
-                        return None;
-                    }
-                }
-                all.extend(acc);
-                if all.len() > MAX_PATHS {
-                    return None;
-                }
-            }
-            all
-        }
-        atom => vec![vec![atom]],
-    };
-    Some(result)
-}
-
-/// All `k`-element subsets of `0..n`, in lexicographic order.
-pub fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
-    let mut out = Vec::new();
-    let mut current = Vec::with_capacity(k);
-    fn go(start: usize, n: usize, k: usize, current: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-        if current.len() == k {
-            out.push(current.clone());
-            return;
-        }
-        if out.len() > MAX_PATHS {
-            return;
-        }
-        for i in start..n {
-            if n - i < k - current.len() {
-                break;
-            }
-            current.push(i);
-            go(i + 1, n, k, current, out);
-            current.pop();
-        }
-    }
-    go(0, n, k, &mut current, &mut out);
-    out
 }
 
 /// Why one satisfaction path can never happen, if it cannot.

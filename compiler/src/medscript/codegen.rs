@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use super::ir::{Ir, lower, optimize, static_op_count};
 use super::model::{Arguments, CheckedPolicy, Cond, Ref};
+use super::paths::paths;
 use super::types::{Duration, LOCKTIME_THRESHOLD, Type, Value};
 
 /// Why a checked policy could not be compiled with the given arguments.
@@ -181,7 +182,7 @@ fn check_arguments(policy: &CheckedPolicy, args: &Arguments) -> Result<(), Compi
 }
 
 fn check_relative_locks(label: &str, cond: &Cond, args: &Arguments) -> Result<(), CompileError> {
-    let Some(paths) = super::check::paths(cond) else { return Ok(()) };
+    let Some(paths) = paths(cond) else { return Ok(()) };
     let mixed = |path: &Vec<&Cond>| -> Result<bool, CompileError> {
         let mut kinds = BTreeSet::new();
         for c in path {

@@ -13,6 +13,7 @@ pub mod ir;
 pub mod lexer;
 pub mod model;
 mod parse;
+pub mod paths;
 pub mod roles;
 pub mod satisfy;
 pub mod types;

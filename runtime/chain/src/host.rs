@@ -11,9 +11,9 @@ use medchain_vm::limits::{
 };
 use medchain_vm::signature::{SIGHASH_ALL, verify_ecdsa};
 
-use super::scripts::Verifier;
 use super::state::{StateError, StateRead};
 use super::verdict::NodeFault;
+use super::verifier::Verifier;
 use medchain_modules::AccessRequest;
 use medchain_modules::abi::MODULE_CALL_FUEL;
 use medchain_primitives::{Hash32, PubKey};

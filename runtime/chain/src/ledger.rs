@@ -7,11 +7,11 @@ use std::path::Path;
 use thiserror::Error;
 
 use super::block::Block;
-use super::scripts::Verifier;
 use super::state::{SCHEMA_VERSION, StateError};
 use super::store::{MemoryStore, RedbStore, Store, StoreError};
 use super::validate::{Applied, BlockError, Chain, Tip};
 use super::verdict::{NodeFault, Rejection};
+use super::verifier::Verifier;
 use medchain_primitives::Hash32;
 
 /// File name of the state database inside the data directory.

@@ -18,3 +18,4 @@ pub mod store;
 pub mod transaction;
 pub mod validate;
 pub mod verdict;
+pub mod verifier;

@@ -341,38 +341,97 @@ impl Payload {
         }
     }
 
-    /// The payload's tag byte.
-    pub fn tag(&self) -> u8 {
+    /// Which kind of payload this is.
+    pub fn kind(&self) -> PayloadKind {
         match self {
-            Payload::Transfer => 0,
-            Payload::Coinbase { .. } => 1,
-            Payload::RegisterRole { .. } => 2,
-            Payload::WithdrawRole { .. } => 3,
-            Payload::Release { .. } => 4,
-            Payload::Storage { .. } => 5,
-            Payload::AccessGrant { .. } => 6,
-            Payload::EmergencyAccess { .. } => 7,
-            Payload::ShareRelease { .. } => 8,
-            Payload::Revocation { .. } => 9,
-            Payload::DeployModule { .. } => 10,
+            Payload::Transfer => PayloadKind::Transfer,
+            Payload::Coinbase { .. } => PayloadKind::Coinbase,
+            Payload::RegisterRole { .. } => PayloadKind::RegisterRole,
+            Payload::WithdrawRole { .. } => PayloadKind::WithdrawRole,
+            Payload::Release { .. } => PayloadKind::Release,
+            Payload::Storage { .. } => PayloadKind::Storage,
+            Payload::AccessGrant { .. } => PayloadKind::AccessGrant,
+            Payload::EmergencyAccess { .. } => PayloadKind::EmergencyAccess,
+            Payload::ShareRelease { .. } => PayloadKind::ShareRelease,
+            Payload::Revocation { .. } => PayloadKind::Revocation,
+            Payload::DeployModule { .. } => PayloadKind::DeployModule,
         }
     }
 
-    /// A short lowercase name.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Payload::Transfer => "transfer",
-            Payload::Coinbase { .. } => "coinbase",
-            Payload::RegisterRole { .. } => "register_role",
-            Payload::WithdrawRole { .. } => "withdraw_role",
-            Payload::Release { .. } => "release",
-            Payload::Storage { .. } => "storage",
-            Payload::AccessGrant { .. } => "access_grant",
-            Payload::EmergencyAccess { .. } => "emergency_access",
-            Payload::ShareRelease { .. } => "share_release",
-            Payload::Revocation { .. } => "revocation",
-            Payload::DeployModule { .. } => "deploy_module",
+    /// The payload's tag byte.
+    pub fn tag(&self) -> u8 {
+        self.kind().tag()
+    }
+}
+
+/// Declares [`PayloadKind`] from one table: each kind's variant, tag byte and name.
+macro_rules! payload_kinds {
+    ($($(#[$doc:meta])* $kind:ident = $tag:literal, $name:literal;)*) => {
+        /// Every kind of payload, with its tag byte and its name: the one table a new payload is
+        /// added to. The codec and validation match on it exhaustively, so the compiler names
+        /// every place a new kind must be handled.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum PayloadKind {
+            $($(#[$doc])* $kind,)*
         }
+
+        impl PayloadKind {
+            /// Every kind, in tag order.
+            pub const ALL: &'static [PayloadKind] = &[$(PayloadKind::$kind,)*];
+
+            /// The tag byte that starts the payload's encoding.
+            pub const fn tag(self) -> u8 {
+                match self {
+                    $(PayloadKind::$kind => $tag,)*
+                }
+            }
+
+            /// A short lowercase name, as the API reports it.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(PayloadKind::$kind => $name,)*
+                }
+            }
+
+            /// The kind a tag byte stands for.
+            pub const fn from_tag(tag: u8) -> Option<PayloadKind> {
+                match tag {
+                    $($tag => Some(PayloadKind::$kind),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+payload_kinds! {
+    /// Tokens moving.
+    Transfer = 0, "transfer";
+    /// A block's reward.
+    Coinbase = 1, "coinbase";
+    /// A governor gives a role.
+    RegisterRole = 2, "register_role";
+    /// A governor takes a role.
+    WithdrawRole = 3, "withdraw_role";
+    /// An institution commits to a record.
+    Release = 4, "release";
+    /// A patient stores a record under a policy.
+    Storage = 5, "storage";
+    /// A grant of access through records' policies.
+    AccessGrant = 6, "access_grant";
+    /// Break-glass access.
+    EmergencyAccess = 7, "emergency_access";
+    /// A share of a record key released to an emergency's requester.
+    ShareRelease = 8, "share_release";
+    /// The owner ends a grant.
+    Revocation = 9, "revocation";
+    /// A wasm policy module deployed.
+    DeployModule = 10, "deploy_module";
+}
+
+impl std::fmt::Display for PayloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -433,25 +492,27 @@ impl Encode for Payload {
 
 impl Decode for Payload {
     fn decode(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        Ok(match r.u8("payload")? {
-            0 => Payload::Transfer,
-            1 => Payload::Coinbase { height: r.u32("height")? },
-            tag @ (2 | 3) => {
+        let tag = r.u8("payload")?;
+        let kind = PayloadKind::from_tag(tag).ok_or(CodecError::UnknownTag { field: "payload", tag })?;
+        Ok(match kind {
+            PayloadKind::Transfer => Payload::Transfer,
+            PayloadKind::Coinbase => Payload::Coinbase { height: r.u32("height")? },
+            PayloadKind::RegisterRole | PayloadKind::WithdrawRole => {
                 let (subject, role, governor, signature) =
                     (PubKey::decode(r)?, r.u32("role")?, PubKey::decode(r)?, Sig::decode(r)?);
-                if tag == 2 {
+                if kind == PayloadKind::RegisterRole {
                     Payload::RegisterRole { subject, role, governor, signature }
                 } else {
                     Payload::WithdrawRole { subject, role, governor, signature }
                 }
             }
-            4 => Payload::Release {
+            PayloadKind::Release => Payload::Release {
                 patient: PubKey::decode(r)?,
                 institution: PubKey::decode(r)?,
                 commitment: Hash32::decode(r)?,
                 signature: Sig::decode(r)?,
             },
-            5 => Payload::Storage {
+            PayloadKind::Storage => Payload::Storage {
                 release: Hash32::decode(r)?,
                 patient: PubKey::decode(r)?,
                 ciphertext: Hash32::decode(r)?,
@@ -459,33 +520,32 @@ impl Decode for Payload {
                 emergency: r.option("emergency shares")?,
                 signature: Sig::decode(r)?,
             },
-            6 => Payload::AccessGrant {
+            PayloadKind::AccessGrant => Payload::AccessGrant {
                 grantee: PubKey::decode(r)?,
                 purpose: r.u32("purpose")?,
                 records: r.list("records", MAX_RECORDS_PER_ACCESS)?,
             },
-            7 => Payload::EmergencyAccess {
+            PayloadKind::EmergencyAccess => Payload::EmergencyAccess {
                 requester: PubKey::decode(r)?,
                 justification: String::from_utf8(r.bytes("justification", MAX_JUSTIFICATION)?)
                     .map_err(|_| CodecError::NonCanonical { field: "justification", why: "not UTF-8" })?,
                 records: r.list("records", MAX_RECORDS_PER_ACCESS)?,
                 signature: Sig::decode(r)?,
             },
-            8 => Payload::ShareRelease {
+            PayloadKind::ShareRelease => Payload::ShareRelease {
                 emergency: Hash32::decode(r)?,
                 record: Hash32::decode(r)?,
                 holder: PubKey::decode(r)?,
                 envelope: r.bytes("share envelope", MAX_ENVELOPE_SIZE)?,
                 signature: Sig::decode(r)?,
             },
-            9 => Payload::Revocation {
+            PayloadKind::Revocation => Payload::Revocation {
                 grant: Hash32::decode(r)?,
                 owner: PubKey::decode(r)?,
                 signature: Sig::decode(r)?,
             },
             // Bounded by the transaction's size only: admission names a module that is too large.
-            10 => Payload::DeployModule { code: r.bytes("module code", MAX_TX_SIZE)? },
-            tag => return Err(CodecError::UnknownTag { field: "payload", tag }),
+            PayloadKind::DeployModule => Payload::DeployModule { code: r.bytes("module code", MAX_TX_SIZE)? },
         })
     }
 }
@@ -551,5 +611,30 @@ impl Transaction {
     /// may burn the declared fuel.
     pub fn script_checks(&self) -> usize {
         self.inputs.len().saturating_add(self.record_accesses().len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payload_table_is_one_to_one() {
+        for (position, kind) in PayloadKind::ALL.iter().enumerate() {
+            assert_eq!(usize::from(kind.tag()), position, "tags are dense and in order");
+            assert_eq!(PayloadKind::from_tag(kind.tag()), Some(*kind));
+        }
+        let mut names: Vec<&str> = PayloadKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), PayloadKind::ALL.len(), "names are unique");
+        let next = u8::try_from(PayloadKind::ALL.len()).unwrap();
+        assert_eq!(PayloadKind::from_tag(next), None);
+        let unknown = Reader::new(&[next]).u8("payload").map(PayloadKind::from_tag);
+        assert_eq!(unknown, Ok(None));
+        assert!(matches!(
+            Payload::from_bytes(&[next]),
+            Err(CodecError::UnknownTag { field: "payload", tag }) if tag == next
+        ));
     }
 }

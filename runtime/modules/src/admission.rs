@@ -21,6 +21,9 @@ pub const PAGE_SIZE: u64 = 64 * 1024;
 /// limiter refuses growth past it).
 pub const MAX_MEMORY_PAGES: u64 = 16;
 
+/// Most memory a call may have, in bytes; growing past it is a deny.
+pub const MAX_MEMORY_BYTES: u64 = MAX_MEMORY_PAGES * PAGE_SIZE;
+
 /// Most functions a module may define.
 pub const MAX_FUNCTIONS: u32 = 1_000;
 

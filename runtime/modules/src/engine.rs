@@ -17,17 +17,15 @@ use wasmtime::{
 };
 
 use super::abi::ENTRY_POINT;
-use super::admission::{ALLOWED_FEATURES, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, PAGE_SIZE};
+use super::admission::{ALLOWED_FEATURES, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, PAGE_SIZE};
 use super::cache::ArtifactCache;
-use super::host::{ModuleFault, link_host_functions, module_fault};
+use super::call::{CallState, ModuleFault};
+use super::host::link_host_functions;
 use super::request::AccessRequest;
 use medchain_primitives::Hash32;
 
 /// Largest wasm stack a call may use, in bytes; deeper recursion is a deny.
 pub const MAX_WASM_STACK: usize = 256 * 1024;
-
-/// Most memory a call may have, in bytes; growing past it is a deny.
-pub const MAX_MEMORY_BYTES: u64 = MAX_MEMORY_PAGES * PAGE_SIZE;
 
 /// Most compiled modules kept in memory (the least recently used is forgotten first).
 pub const MAX_CACHED_MODULES: usize = 256;
@@ -86,51 +84,6 @@ pub struct CompiledModule(InstancePre<CallState>);
 impl std::fmt::Debug for CompiledModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CompiledModule")
-    }
-}
-
-/// What one call's store holds.
-pub struct CallState {
-    pub(super) request: AccessRequest,
-    /// The module grew its memory past the cap (a verdict).
-    memory_refused: bool,
-    /// The operating system could not give memory under the cap (this node's failure).
-    node_failure: Option<String>,
-}
-
-impl ResourceLimiter for CallState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if u64::try_from(desired).unwrap_or(u64::MAX) > MAX_MEMORY_BYTES {
-            self.memory_refused = true;
-            return Err(module_fault("memory past the cap"));
-        }
-        // Past the module's own declared maximum: `memory.grow` answers -1, as wasm says.
-        Ok(maximum.is_none_or(|maximum| desired <= maximum))
-    }
-
-    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.node_failure = Some(format!("memory could not grow: {error}"));
-        Err(error)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let within = u64::try_from(desired).unwrap_or(u64::MAX) <= MAX_TABLE_ELEMENTS;
-        Ok(within && maximum.is_none_or(|maximum| desired <= maximum))
-    }
-
-    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
-        self.node_failure = Some(format!("a table could not grow: {error}"));
-        Err(error)
     }
 }
 
@@ -345,7 +298,7 @@ impl PolicyEngine {
         fuel: u64,
     ) -> Result<Evaluation, EngineError> {
         let _slot = self.slots.take()?;
-        let state = CallState { request, memory_refused: false, node_failure: None };
+        let state = CallState::new(request);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state as &mut dyn ResourceLimiter);
         store.set_fuel(fuel).map_err(|e| EngineError::Config(e.to_string()))?;

@@ -6,20 +6,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Caller, Extern, Linker, Memory, Trap};
 
 use super::abi::{HOST_MODULE, HostFunction, MEMORY_EXPORT, NOT_A_NUMBER, host_function};
-use super::engine::CallState;
+use super::call::{CallState, module_fault};
 
 /// Longest signature `verify_signature` reads (a DER signature is at most 72 bytes).
 const MAX_SIGNATURE_LEN: usize = 72;
-
-/// A module's misuse of a host function (a pointer out of bounds, a negative length, no
-/// memory): the call ends as a trap, a verdict on the module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct ModuleFault(&'static str);
-
-pub(super) fn module_fault(what: &'static str) -> wasmtime::Error {
-    wasmtime::Error::new(ModuleFault(what))
-}
 
 type HostResult<T> = wasmtime::Result<T>;
 

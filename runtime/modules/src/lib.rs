@@ -5,6 +5,7 @@
 pub mod abi;
 pub mod admission;
 pub mod cache;
+mod call;
 pub mod engine;
 mod host;
 pub mod request;

@@ -448,7 +448,7 @@ async fn build_and_submit(
         return Ok(Ok(TransactionView {
             txid,
             status: TransactionStatus::Pending,
-            kind: tx.payload.kind().to_owned(),
+            kind: tx.payload.kind().name().to_owned(),
             tx: medchain_primitives::codec::Encode::to_bytes(&tx).into(),
             block: None,
             proof: None,

@@ -436,7 +436,7 @@ fn block_rules() {
 
 #[test]
 fn script_verdicts_do_not_depend_on_threads_or_the_cache() {
-    use medchain_chain::scripts::Verifier;
+    use medchain_chain::verifier::Verifier;
     let mut w = World::new();
     let (patient, outsider, hospital) = (w.p.patient.clone(), w.p.outsider.clone(), w.p.hospital.clone());
     // Twelve transfers; the 5th and the 9th have bad signatures: the 5th must be reported.

@@ -58,7 +58,7 @@ pub async fn transaction(
         return Ok(Json(TransactionView {
             txid,
             status: TransactionStatus::Pending,
-            kind: tx.payload.kind().to_owned(),
+            kind: tx.payload.kind().name().to_owned(),
             tx: tx.to_bytes().into(),
             block: None,
             proof: None,
@@ -73,7 +73,7 @@ pub async fn transaction(
     Ok(Json(TransactionView {
         txid,
         status: TransactionStatus::Confirmed,
-        kind: tx.payload.kind().to_owned(),
+        kind: tx.payload.kind().name().to_owned(),
         tx: tx.to_bytes().into(),
         block: Some(ConfirmedIn {
             height: header.height,
@@ -111,7 +111,7 @@ pub async fn blocks(
         let transactions = block
             .transactions
             .iter()
-            .map(|t| TxSummary { txid: t.txid(), kind: t.payload.kind().to_owned() })
+            .map(|t| TxSummary { txid: t.txid(), kind: t.payload.kind().name().to_owned() })
             .collect();
         blocks.push(BlockSummary {
             height,

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use medchain_chain::block::Block;
 use medchain_chain::genesis::Genesis;
-use medchain_chain::scripts::Verifier;
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::store::MemoryStore;
 use medchain_chain::transaction::{
@@ -18,6 +17,7 @@ use medchain_chain::transaction::{
 };
 use medchain_chain::validate::{Applied, BlockError, Chain, Tip, TxError};
 use medchain_chain::verdict::Rejection;
+use medchain_chain::verifier::Verifier;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
