@@ -29,7 +29,6 @@ pub fn clause_taken<'a>(compiled: &'a Compiled, unlock: &[u8]) -> Option<&'a str
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
     use secp256k1::{PublicKey, SECP256K1, SecretKey};
 

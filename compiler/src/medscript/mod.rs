@@ -18,8 +18,16 @@ pub mod roles;
 pub mod satisfy;
 pub mod types;
 
-#[allow(clippy::all, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-#[allow(missing_docs, unused_qualifications, unreachable_pub)]
+#[expect(
+    clippy::all,
+    clippy::allow_attributes,
+    clippy::allow_attributes_without_reason,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "lalrpop generates this module"
+)]
+#[expect(unused_qualifications, unreachable_pub, reason = "lalrpop generates this module")]
 mod grammar {
     lalrpop_util::lalrpop_mod!(pub grammar, "/medscript/grammar.rs");
     pub use grammar::*;

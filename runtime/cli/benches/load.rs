@@ -6,7 +6,11 @@
 //! Run: `cargo bench -p medchain --bench load` (`MEDCHAIN_LOAD_N` sets N, default
 //! 10,000; `MEDCHAIN_LOAD_CONCURRENCY` the requests in flight, default 16).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a benchmark's setup stops loudly when it fails"
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -5,9 +5,13 @@
 //!
 //! Run: `cargo bench -p medchain-modules --bench modules`
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a benchmark's setup stops loudly when it fails"
+)]
 // criterion_group! generates an undocumented function.
-#![allow(missing_docs)]
+#![expect(missing_docs, reason = "criterion's macros generate undocumented items")]
 
 use std::hint::black_box;
 use std::path::Path;

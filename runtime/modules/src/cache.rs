@@ -80,7 +80,10 @@ impl ArtifactCache {
 }
 
 /// Loads compiled machine code back into the engine.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "wasmtime's Module::deserialize is unsafe; the artifact's tag was checked first"
+)]
 fn deserialize(engine: &Engine, artifact: &[u8]) -> Option<Module> {
     // SAFETY: `Module::deserialize` trusts its input to be an artifact wasmtime produced. The
     // caller checked the HMAC tag under this node's own key, so these bytes are exactly what

@@ -1,8 +1,6 @@
 //! The chain's rules, transaction type by transaction type: the full story of a record
 //! succeeds, and each rule has a failing case that names its error.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use crate::common::*;
 use medchain_chain::block::Block;
 use medchain_chain::standard::pay_to_key;

@@ -1,8 +1,6 @@
 //! Repeated `kill -9` of a real `medchain chain import`: after every kill it starts again,
 //! and when it finally finishes the state equals a replay from genesis.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

@@ -2,7 +2,12 @@
 //! access granted or refused by a module's answer, fuel paid for in the fee, and hostile
 //! modules that end in a deny with their own reason while the node keeps serving.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a failing test stops loudly; these are its assertions"
+)]
 
 use crate::common::admission::*;
 use crate::common::process::*;

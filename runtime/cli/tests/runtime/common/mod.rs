@@ -1,7 +1,12 @@
 //! Shared test world: a chain with named parties, coins and helpers that build, sign and mine
 //! every kind of transaction.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a failing test stops loudly; these are its assertions"
+)]
 
 pub mod admission;
 pub mod process;
