@@ -128,7 +128,7 @@ fn setup() -> Setup {
             Payload::Storage {
                 release: release_ids[i],
                 patient: p.key,
-                ciphertext: Hash32::sha256(b"c"),
+                ciphertext: Hash32::sha256(&release_ids[i].0),
                 policy: compiled.script.clone(),
                 emergency: None,
                 signature: Sig::EMPTY,

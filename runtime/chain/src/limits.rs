@@ -18,6 +18,9 @@ pub const MAX_ENVELOPE_SIZE: usize = 512;
 /// Longest emergency justification, in bytes of UTF-8.
 pub const MAX_JUSTIFICATION: usize = 2_000;
 
+/// Fewest shares that may recover a record's key in an emergency: no single holder reads alone.
+pub const MIN_EMERGENCY_THRESHOLD: u8 = 2;
+
 /// Most emergency key shares a record may have.
 pub const MAX_EMERGENCY_SHARES: usize = 16;
 

@@ -110,6 +110,9 @@ pub enum TxError {
     /// A release stored twice.
     #[error("release {0} is already stored")]
     AlreadyStored(Hash32),
+    /// The ciphertext is another record's: one ciphertext belongs to one record.
+    #[error("ciphertext {0} already belongs to a stored record")]
+    CiphertextTaken(Hash32),
     /// A storage without a policy.
     #[error("a stored record needs an access policy")]
     EmptyPolicy,
@@ -211,6 +214,7 @@ impl TxError {
             TxError::UnknownRelease(_) => "UNKNOWN_RELEASE",
             TxError::WrongPatient => "WRONG_PATIENT",
             TxError::AlreadyStored(_) => "ALREADY_STORED",
+            TxError::CiphertextTaken(_) => "CIPHERTEXT_TAKEN",
             TxError::EmptyPolicy => "EMPTY_POLICY",
             TxError::BadShares(_) => "BAD_SHARES",
             TxError::NoRecords => "NO_RECORDS",

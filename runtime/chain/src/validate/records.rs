@@ -1,5 +1,6 @@
 //! A record's beginning: an institution's release (a salted commitment), and the patient's
 //! storage of it under a policy, with its key optionally split among emergency institutions.
+//! A release is stored once, by its patient; a ciphertext belongs to one record.
 
 use std::collections::BTreeSet;
 
@@ -9,6 +10,7 @@ use medchain_primitives::{Hash32, PubKey, Sig};
 
 use super::TxError;
 use super::payload::Step;
+use crate::limits::MIN_EMERGENCY_THRESHOLD;
 use crate::state::{RecordEntry, ReleaseEntry, StateError, StateRead};
 use crate::store::{Store, Table};
 use crate::transaction::EmergencyShares;
@@ -57,6 +59,9 @@ pub(super) fn storage<S: Store + ?Sized>(
         return Err(TxError::AlreadyStored(*release).into());
     }
     step.signed(signature, patient, "patient")?;
+    if !step.overlay.records_by_ciphertext(ciphertext)?.is_empty() {
+        return Err(TxError::CiphertextTaken(*ciphertext).into());
+    }
     if policy.is_empty() {
         return Err(TxError::EmptyPolicy.into());
     }
@@ -65,8 +70,8 @@ pub(super) fn storage<S: Store + ?Sized>(
         if holders.len() != shares.shares.len() {
             return Err(TxError::BadShares("a holder appears twice").into());
         }
-        if shares.threshold == 0 || usize::from(shares.threshold) > shares.shares.len() {
-            return Err(TxError::BadShares("threshold is not within 1..=shares").into());
+        if shares.threshold < MIN_EMERGENCY_THRESHOLD || usize::from(shares.threshold) > shares.shares.len() {
+            return Err(TxError::BadShares("threshold is not within 2..=shares").into());
         }
         if shares.shares.iter().any(|s| s.envelope.len() < ENVELOPE_OVERHEAD) {
             return Err(TxError::BadShares("a share is not an envelope").into());

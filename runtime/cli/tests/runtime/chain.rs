@@ -191,8 +191,17 @@ fn release_and_storage_rules() {
         0,
         Some(&patient),
     );
-    assert_eq!(w.refuse(tx), TxError::BadShares("threshold is not within 1..=shares"));
-    let outsider_share = EmergencyShares { threshold: 1, shares: vec![share(&outsider)] };
+    assert_eq!(w.refuse(tx), TxError::BadShares("threshold is not within 2..=shares"));
+    // A threshold of 1 would let any single holder read alone.
+    let alone = EmergencyShares { threshold: 1, shares: vec![share(&hospital), share(&w.p.clinic.clone())] };
+    let tx = w.tx(
+        &patient,
+        storage(fresh_id, patient.key, compiled.script.clone(), Some(alone)),
+        0,
+        Some(&patient),
+    );
+    assert_eq!(w.refuse(tx), TxError::BadShares("threshold is not within 2..=shares"));
+    let outsider_share = EmergencyShares { threshold: 2, shares: vec![share(&hospital), share(&outsider)] };
     let tx = w.tx(
         &patient,
         storage(fresh_id, patient.key, compiled.script.clone(), Some(outsider_share)),
@@ -200,6 +209,43 @@ fn release_and_storage_rules() {
         Some(&patient),
     );
     assert_eq!(w.refuse(tx), TxError::NotInstitution("share holder"));
+
+    // A second record may not borrow the first one's ciphertext, even by a patient with a
+    // release of their own: its readers would read the first record.
+    let own = release_for(&mut w, &outsider.key, Hash32::sha256(b"the outsider's own record"));
+    let own_id = own.txid();
+    w.mine(vec![own]);
+    let borrowing = Payload::Storage {
+        release: own_id,
+        patient: outsider.key,
+        ciphertext: stored.ciphertext,
+        policy: compiled.script.clone(),
+        emergency: None,
+        signature: Sig::EMPTY,
+    };
+    let tx = w.tx(&outsider, borrowing, 0, Some(&outsider));
+    assert_eq!(w.refuse(tx), TxError::CiphertextTaken(stored.ciphertext));
+    // Nor may two storages in one block share a ciphertext. (The governor pays: the patient
+    // spent its coins on the refusals above.)
+    let governor = w.p.governor.clone();
+    let first =
+        w.tx(&governor, storage(fresh_id, patient.key, compiled.script.clone(), None), 0, Some(&patient));
+    let Payload::Storage { ciphertext, .. } = first.payload.clone() else { unreachable!() };
+    let sharing = Payload::Storage {
+        release: own_id,
+        patient: outsider.key,
+        ciphertext,
+        policy: compiled.script.clone(),
+        emergency: None,
+        signature: Sig::EMPTY,
+    };
+    let second = w.tx(&outsider, sharing, 0, Some(&outsider));
+    let block = w.block(vec![first, second]);
+    w.time -= 600;
+    assert!(matches!(
+        verdict(w.chain.validate_block(&w.store, &block, &w.verifier)),
+        Err(BlockError::Transaction { index: 2, error: TxError::CiphertextTaken(c), .. }) if c == ciphertext
+    ));
 }
 
 #[test]

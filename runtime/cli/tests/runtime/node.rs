@@ -11,6 +11,7 @@ use crate::common::process::*;
 use crate::common::*;
 use medchain::demo::{self, Cast};
 use medchain_chain::genesis::Genesis;
+use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{EmergencyShares, Payload, ShareDeposit};
 use medchain_chain::validate::Chain;
 use medchain_client::ClientError;
@@ -153,13 +154,14 @@ async fn blocks_and_chain_rules_over_http() {
     let (record, compiled, key) = stored_record(&mut w);
     sync(&client, &base, &w, &mut sent).await;
     assert_eq!(code(post_block(&w.blocks[0])).await, (400, "WRONG_PARENT".to_owned()), "a block replayed");
-    let ciphertext = api.upload(b"ciphertext".to_vec()).await.unwrap();
+    let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
+    let ciphertext = api.upload(content.clone()).await.unwrap();
     let researcher = w.p.researcher.clone();
     let grant_tx = grant(&mut w, record, &compiled, &key, true);
     let grant_id = grant_tx.txid();
     w.mine(vec![grant_tx.clone()]);
     sync(&client, &base, &w, &mut sent).await;
-    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), content);
 
     // Chain rules met over HTTP: each refusal has its code and changes nothing.
     let before = status(&client, &base).await;
@@ -218,7 +220,7 @@ async fn blocks_and_chain_rules_over_http() {
     let expiring = grant_until(&mut w, record, &compiled, &key, true, expiry);
     w.mine(vec![expiring]);
     sync(&client, &base, &w, &mut sent).await;
-    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), b"ciphertext");
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), content);
     w.mine(Vec::new());
     w.mine(Vec::new());
     sync(&client, &base, &w, &mut sent).await;

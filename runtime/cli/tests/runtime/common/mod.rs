@@ -271,6 +271,11 @@ pub fn release_for(w: &mut World, patient: &PubKey, commitment: Hash32) -> Trans
     w.tx(&hospital, payload, 0, Some(&hospital))
 }
 
+/// The ciphertext the test world stores for the record of `release`: one ciphertext per record.
+pub fn ciphertext_of(release: &Hash32) -> Vec<u8> {
+    [b"ciphertext of ".as_slice(), &release.0].concat()
+}
+
 /// Releases (by the hospital) and stores (by the patient) a record under `policy`, mining a
 /// block for each. Returns the storage txid.
 pub fn store_record(w: &mut World, policy: &[u8], emergency: Option<EmergencyShares>) -> Hash32 {
@@ -283,7 +288,7 @@ pub fn store_record(w: &mut World, policy: &[u8], emergency: Option<EmergencySha
         Payload::Storage {
             release: release_id,
             patient: patient.key,
-            ciphertext: Hash32::sha256(b"ciphertext"),
+            ciphertext: Hash32::sha256(&ciphertext_of(&release_id)),
             policy: policy.to_vec(),
             emergency,
             signature: Sig::EMPTY,
