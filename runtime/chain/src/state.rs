@@ -239,6 +239,17 @@ pub trait StateRead: Store {
         Ok(self.get(Table::Role, &role_key(key, role))?.is_some())
     }
 
+    /// The height since which `key` holds `role` without a break (0 for a genesis role), if it
+    /// holds it.
+    fn role_since(&self, key: &PubKey, role: u32) -> Result<Option<u32>, StateError> {
+        let Some(since) = self.get(Table::Role, &role_key(key, role))? else { return Ok(None) };
+        let since = <[u8; 4]>::try_from(since.as_slice()).map_err(|_| StateError::Corrupt {
+            what: "role",
+            error: CodecError::UnexpectedEnd { field: "role height", offset: since.len() },
+        })?;
+        Ok(Some(u32::from_be_bytes(since)))
+    }
+
     /// Whether a holder released its share for an emergency access and record.
     fn share_released(
         &self,
@@ -247,15 +258,6 @@ pub trait StateRead: Store {
         holder: &PubKey,
     ) -> Result<bool, StateError> {
         Ok(self.get(Table::ShareRelease, &[&emergency.0[..], &record.0, &holder.0].concat())?.is_some())
-    }
-
-    /// Whether a grant or emergency access still allows reads at chain height `height`: not
-    /// expired, and not revoked in any block up to `height`.
-    fn access_active(&self, txid: &Hash32, height: u32) -> Result<bool, StateError> {
-        let Some(grant) = self.grant(txid)? else { return Ok(false) };
-        let expired = grant.expiry != 0 && height >= grant.expiry;
-        let revoked = self.revoked_at(txid)?.is_some_and(|at| at <= height);
-        Ok(!expired && !revoked)
     }
 
     /// The records whose ciphertext has this hash.

@@ -252,7 +252,11 @@ impl Node {
                 let Some(access) = store.grant(&access_id).map_err(ApiError::state)? else { continue };
                 if access.grantee == reader
                     && access.records.contains(&record_id)
-                    && store.access_active(&access_id, height).map_err(ApiError::state)?
+                    && self
+                        .ledger
+                        .chain()
+                        .access_active(store, &access_id, height)
+                        .map_err(ApiError::state)?
                 {
                     return Ok(Authorized {
                         reader,

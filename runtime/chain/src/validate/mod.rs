@@ -112,6 +112,26 @@ impl Chain {
         changes
     }
 
+    /// Whether a grant or emergency access still allows reads at chain height `height`: not
+    /// expired, not revoked in any block up to `height`, and for an emergency access, its
+    /// institution has held the medical-institution role without a break since the access (a
+    /// withdrawal ends it for good, whatever a later registration says).
+    pub fn access_active<S: Store + ?Sized>(
+        &self,
+        state: &S,
+        txid: &Hash32,
+        height: u32,
+    ) -> Result<bool, StateError> {
+        let Some(access) = state.grant(txid)? else { return Ok(false) };
+        let expired = access.expiry != 0 && height >= access.expiry;
+        let revoked = state.revoked_at(txid)?.is_some_and(|at| at <= height);
+        let lapsed = access.emergency
+            && state
+                .role_since(&access.grantee, self.medical_institution)?
+                .is_none_or(|since| since > access.height);
+        Ok(!expired && !revoked && !lapsed)
+    }
+
     /// The tip recorded in `state`, if the state is initialized.
     pub fn tip<S: Store + ?Sized>(&self, state: &S) -> Result<Option<Tip>, StateError> {
         Ok(state.get(Table::Meta, META_TIP)?.and_then(|b| parse_tip(&b)))

@@ -1,5 +1,6 @@
 //! Share releases: a holder of a record's emergency key share re-seals it to the requester of
-//! a live emergency access on that record, once.
+//! a live emergency access on that record, once, while the requester's institution still
+//! holds its role.
 
 use medchain_primitives::ecies::ENVELOPE_OVERHEAD;
 use medchain_primitives::{Hash32, PubKey, Sig};
@@ -24,6 +25,10 @@ pub(super) fn apply<S: Store + ?Sized>(
     }
     if access.expiry <= step.context.height || step.overlay.revoked_at(emergency)?.is_some() {
         return Err(TxError::EmergencyExpired.into());
+    }
+    if !step.chain.access_active(&*step.overlay, emergency, step.context.height)? {
+        // Its institution's role lapsed since the access (the checks above name the rest).
+        return Err(TxError::NotInstitution("emergency requester").into());
     }
     if !access.records.contains(record) {
         return Err(TxError::RecordNotInAccess(*record).into());

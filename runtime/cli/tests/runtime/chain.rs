@@ -31,7 +31,7 @@ fn the_story_of_a_record() {
     let grant_tx = grant(&mut w, record, &compiled, &key, true);
     let grant_id = grant_tx.txid();
     w.mine(vec![grant_tx.clone()]);
-    assert!(w.store.access_active(&grant_id, w.tip.height).unwrap());
+    assert!(w.chain.access_active(&w.store, &grant_id, w.tip.height).unwrap());
     let (proven, header, proof) = w.store.transaction_proof(&grant_id).unwrap().unwrap();
     assert_eq!(proven, grant_tx);
     assert!(proof.verify(&grant_id, &header.merkle_root), "a patient can check the grant is in a block");
@@ -50,7 +50,7 @@ fn the_story_of_a_record() {
     );
     w.mine(vec![revoke]);
     assert!(
-        !w.store.access_active(&grant_id, w.tip.height).unwrap(),
+        !w.chain.access_active(&w.store, &grant_id, w.tip.height).unwrap(),
         "reads are refused after the revocation block"
     );
 
@@ -714,4 +714,54 @@ fn a_fault_of_the_node_is_never_a_verdict() {
     // On a healthy store the same transaction and block are valid.
     assert_eq!(verdict(w.chain.validate_transaction(&w.store, &tx, w.time, &w.verifier)), Ok(FEE));
     assert!(verdict(w.chain.validate_block(&w.store, &block, &w.verifier)).is_ok());
+}
+
+#[test]
+fn an_emergency_access_ends_with_its_institutions_role() {
+    let mut w = World::new();
+    let (governor, hospital, clinic) = (w.p.governor.clone(), w.p.hospital.clone(), w.p.clinic.clone());
+    let (record, compiled, _) = stored_record(&mut w);
+    let expiry = w.tip.height + 100;
+    let breakglass = emergency(&mut w, record, &compiled, &clinic, expiry, "unconscious patient in the ER");
+    let access = breakglass.txid();
+    w.mine(vec![breakglass]);
+    assert!(w.chain.access_active(&w.store, &access, w.tip.height).unwrap());
+
+    let share_release = |w: &mut World| {
+        let stored = w.store.record(&record).unwrap().unwrap();
+        let deposit =
+            stored.emergency.unwrap().shares.into_iter().find(|s| s.holder == hospital.key).unwrap();
+        let share = ecies::open(&hospital.secret, &deposit.envelope).unwrap();
+        let envelope = ecies::seal(&clinic.key.key().unwrap(), &share, &mut rand::rng()).unwrap();
+        let payload = Payload::ShareRelease {
+            emergency: access,
+            record,
+            holder: hospital.key,
+            envelope,
+            signature: Sig::EMPTY,
+        };
+        w.tx(&hospital, payload, 0, Some(&hospital))
+    };
+    let withdraw = role_payload(&w, &clinic.key, 1, false);
+    let withdraw = w.tx(&governor, withdraw, 0, Some(&governor));
+    w.mine(vec![withdraw]);
+    assert!(!w.chain.access_active(&w.store, &access, w.tip.height).unwrap(), "no role, no emergency access");
+    let tx = share_release(&mut w);
+    assert_eq!(w.refuse(tx), TxError::NotInstitution("emergency requester"));
+
+    // Registered again, the clinic's old access stays ended; a new one needs a new request.
+    let register = role_payload(&w, &clinic.key, 1, true);
+    let register = w.tx(&governor, register, 0, Some(&governor));
+    w.mine(vec![register]);
+    assert!(
+        !w.chain.access_active(&w.store, &access, w.tip.height).unwrap(),
+        "a withdrawal ends it for good"
+    );
+    let tx = share_release(&mut w);
+    assert_eq!(w.refuse(tx), TxError::NotInstitution("emergency requester"));
+    let expiry = w.tip.height + 100;
+    let again = emergency(&mut w, record, &compiled, &clinic, expiry, "the patient is back in the ER");
+    let again_id = again.txid();
+    w.mine(vec![again]);
+    assert!(w.chain.access_active(&w.store, &again_id, w.tip.height).unwrap());
 }

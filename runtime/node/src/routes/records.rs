@@ -84,7 +84,7 @@ pub async fn audit(
                 height: g.height,
                 expiry: g.expiry,
                 revoked_at: store.revoked_at(&id).map_err(ApiError::state)?,
-                active: store.access_active(&id, height).map_err(ApiError::state)?,
+                active: node.ledger.chain().access_active(store, &id, height).map_err(ApiError::state)?,
                 records: g.records,
             });
         }
@@ -113,7 +113,7 @@ pub async fn access(State(node): State<Arc<Node>>, Path(id): Path<String>) -> Ap
         patient: g.patient,
         emergency: g.emergency,
         expiry: g.expiry,
-        active: store.access_active(&id, height).map_err(ApiError::state)?,
+        active: node.ledger.chain().access_active(store, &id, height).map_err(ApiError::state)?,
         records: g.records,
         share_releases,
     }))
