@@ -263,13 +263,19 @@ fn research_consent() {
             ("study_end", Value::Height(300)),
         ],
     );
-    let team = Holdings {
+    let label = "registered research team the patient approves, during the study";
+    // A research key alone can meet no clause: it cannot grant itself access.
+    let team_alone = Holdings {
         height: Some(200),
         roles: [(key(7), [RESEARCH].into())].into(),
         deposits: [key(7)].into(),
         ..holder(&[7])
     };
-    let label = "registered research team during the study";
+    let plan = satisfy(&compiled, &team_alone);
+    assert!(plan.best().is_none(), "{plan:?}");
+    let need = plan.clauses[1].result.clone().unwrap_err();
+    assert!(need.to_string().contains("`patient`"), "{need}");
+    let team = Holdings { secret_keys: holder(&[1, 7]).secret_keys, ..team_alone };
     let witness = unlock(&compiled, &team, label);
     let good = host(&team, &witness);
     assert_eq!(run(&compiled, &witness, &good), Ok(()));
