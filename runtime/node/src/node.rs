@@ -88,7 +88,14 @@ impl Node {
                 secp256k1::SecretKey::from_byte_array(secret).map_err(|e| format!("dev key: {e}"))?,
             )),
             (true, None) => return Err("--dev needs a `dev_key` in the genesis file".into()),
-            (false, _) => None,
+            // A shared genesis must carry no secret: whoever holds the file could sign blocks.
+            (false, Some(_)) => {
+                return Err(
+                    "the genesis file carries a `dev_key` (a secret key); only a --dev node accepts one"
+                        .into(),
+                );
+            }
+            (false, None) => None,
         };
         if let Some(p) = &producer
             && !chain.genesis.producers.contains(&p.key)

@@ -600,3 +600,26 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
         .unwrap();
     assert_eq!(wrong.status.code(), Some(2), "a wrong passphrase is refused");
 }
+
+#[test]
+fn a_node_that_does_not_produce_refuses_a_genesis_holding_a_secret_key() {
+    let w = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = dir.path().join("genesis.json");
+    std::fs::write(&genesis, &w.genesis_json).unwrap();
+    let port = free_port().to_string();
+    let data = dir.path().join("data");
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "node",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        &listen,
+    ];
+    let (code, _, err) = medchain(&args);
+    assert!(code == 2 && err.contains("dev_key"), "{code}: {err}");
+    assert!(!data.join("chain").exists(), "nothing was written");
+}
