@@ -12,6 +12,13 @@ pub const MAX_SCRIPT_SIZE: usize = medchain_vm::limits::MAX_SCRIPT_SIZE;
 /// Most records one access may ask for.
 pub const MAX_RECORDS_PER_ACCESS: usize = 64;
 
+/// A record key's size, in bytes: what a key deposit seals.
+pub const RECORD_KEY_SIZE: usize = 32;
+
+/// A record key's emergency share, in bytes: the threshold, the share's index, and one byte per
+/// record-key byte.
+pub const KEY_SHARE_SIZE: usize = 2 + RECORD_KEY_SIZE;
+
 /// Largest key-deposit or share envelope.
 pub const MAX_ENVELOPE_SIZE: usize = 512;
 

@@ -87,6 +87,15 @@ pub fn seal<R: RngCore + CryptoRng>(
     Ok([&[ENVELOPE_VERSION][..], &ephemeral, &nonce, &ciphertext].concat())
 }
 
+/// Whether `bytes` have the form of an envelope sealing exactly `plaintext_len` bytes: this
+/// version, that size, and an ephemeral key on the curve. Only the recipient can tell whether it
+/// opens; this is what everyone else (a validating node) can check.
+pub fn is_envelope(bytes: &[u8], plaintext_len: usize) -> bool {
+    bytes.len() == ENVELOPE_OVERHEAD.saturating_add(plaintext_len)
+        && bytes.first() == Some(&ENVELOPE_VERSION)
+        && bytes.get(1..34).is_some_and(|ephemeral| PublicKey::from_slice(ephemeral).is_ok())
+}
+
 /// Decrypts an envelope with the recipient's secret key.
 pub fn open(recipient: &SecretKey, envelope: &[u8]) -> Result<Vec<u8>, EciesError> {
     if envelope.len() < ENVELOPE_OVERHEAD {

@@ -6,8 +6,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::{CryptoRng, RngCore};
 use thiserror::Error;
 
-/// Length of a record key.
-pub const RECORD_KEY_SIZE: usize = 32;
+pub use medchain_chain::limits::RECORD_KEY_SIZE;
 
 /// The record does not decrypt: wrong key, or altered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]

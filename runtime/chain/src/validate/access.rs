@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use medchain_primitives::codec::Encode;
-use medchain_primitives::ecies::ENVELOPE_OVERHEAD;
+use medchain_primitives::ecies::is_envelope;
 use medchain_primitives::{PubKey, Sig};
 
 use super::TxError;
 use super::payload::Step;
 use crate::host::AccessInfo;
+use crate::limits::RECORD_KEY_SIZE;
 use crate::scripts::{ScriptCheck, Subject};
 use crate::state::{GrantEntry, StateRead};
 use crate::store::{Store, Table};
@@ -99,10 +100,11 @@ fn check_records<S: Store + ?Sized>(
             return Err(TxError::MixedOwners.into());
         }
         owner = Some(record.patient);
-        let deposit_for = match access.deposit.len() {
-            0 => None,
-            n if n < ENVELOPE_OVERHEAD => return Err(TxError::BadDeposit(access.record).into()),
-            _ => Some(grantee),
+        // A deposit is an envelope of a record key, exactly; only its grantee can open it.
+        let deposit_for = match access.deposit.as_slice() {
+            [] => None,
+            deposit if is_envelope(deposit, RECORD_KEY_SIZE) => Some(grantee),
+            _ => return Err(TxError::BadDeposit(access.record).into()),
         };
         let what = format!("record {}", access.record);
         step.chain.check_relative_lock(step.parent, access.sequence, record.height, step.context, &what)?;

@@ -132,7 +132,7 @@ pub enum TxError {
     #[error("an access covers the records of one patient")]
     MixedOwners,
     /// A key deposit that cannot be an envelope.
-    #[error("the key deposit for record {0} is not an envelope")]
+    #[error("the key deposit for record {0} is not an envelope of a record key")]
     BadDeposit(Hash32),
     /// An emergency without a justification.
     #[error("an emergency access needs a justification")]
@@ -165,7 +165,7 @@ pub enum TxError {
     #[error("this share was already released for this emergency")]
     DuplicateShareRelease,
     /// An envelope too short to be one.
-    #[error("the share envelope is not an envelope")]
+    #[error("the share envelope is not an envelope of a key share")]
     BadEnvelope,
     /// A policy module that admission refuses.
     #[error("policy module refused: {0}")]

@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 
 use medchain_primitives::codec::Encode;
-use medchain_primitives::ecies::ENVELOPE_OVERHEAD;
+use medchain_primitives::ecies::is_envelope;
 use medchain_primitives::{Hash32, PubKey, Sig};
 
 use super::TxError;
 use super::payload::Step;
-use crate::limits::MIN_EMERGENCY_THRESHOLD;
+use crate::limits::{KEY_SHARE_SIZE, MIN_EMERGENCY_THRESHOLD};
 use crate::state::{RecordEntry, ReleaseEntry, StateError, StateRead};
 use crate::store::{Store, Table};
 use crate::transaction::EmergencyShares;
@@ -73,8 +73,8 @@ pub(super) fn storage<S: Store + ?Sized>(
         if shares.threshold < MIN_EMERGENCY_THRESHOLD || usize::from(shares.threshold) > shares.shares.len() {
             return Err(TxError::BadShares("threshold is not within 2..=shares").into());
         }
-        if shares.shares.iter().any(|s| s.envelope.len() < ENVELOPE_OVERHEAD) {
-            return Err(TxError::BadShares("a share is not an envelope").into());
+        if shares.shares.iter().any(|s| !is_envelope(&s.envelope, KEY_SHARE_SIZE)) {
+            return Err(TxError::BadShares("a share is not an envelope of a key share").into());
         }
         for share in &shares.shares {
             step.require_institution(&share.holder, "share holder")?;

@@ -2,11 +2,12 @@
 //! a live emergency access on that record, once, while the requester's institution still
 //! holds its role.
 
-use medchain_primitives::ecies::ENVELOPE_OVERHEAD;
+use medchain_primitives::ecies::is_envelope;
 use medchain_primitives::{Hash32, PubKey, Sig};
 
 use super::TxError;
 use super::payload::Step;
+use crate::limits::KEY_SHARE_SIZE;
 use crate::state::StateRead;
 use crate::store::{Store, Table};
 use crate::verdict::Rejection;
@@ -42,7 +43,7 @@ pub(super) fn apply<S: Store + ?Sized>(
     if step.overlay.share_released(emergency, record, holder)? {
         return Err(TxError::DuplicateShareRelease.into());
     }
-    if envelope.len() < ENVELOPE_OVERHEAD {
+    if !is_envelope(envelope, KEY_SHARE_SIZE) {
         return Err(TxError::BadEnvelope.into());
     }
     step.signed(signature, holder, "share holder")?;

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use medchain_chain::block::Block;
+use medchain_chain::limits::KEY_SHARE_SIZE;
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{
@@ -174,7 +175,7 @@ fn release_and_storage_rules() {
     assert_eq!(w.refuse(tx), TxError::BadSignature("patient"));
     let share = |holder: &Signer| ShareDeposit {
         holder: holder.key,
-        envelope: vec![1; ecies::ENVELOPE_OVERHEAD + 4],
+        envelope: ecies::seal(&holder.key.key().unwrap(), &[1; KEY_SHARE_SIZE], &mut rand::rng()).unwrap(),
     };
     let twice = EmergencyShares { threshold: 1, shares: vec![share(&hospital), share(&hospital)] };
     let tx = w.tx(
@@ -285,6 +286,29 @@ fn access_rules() {
     }
     sign_inputs(&mut short, &w.chain.chain_id, &[&w.p.patient.clone()]);
     assert_eq!(w.refuse(short), TxError::BadDeposit(record));
+    // A deposit is an envelope of a record key, exactly: not any blob of the envelope's size,
+    // not an envelope of something else, not one whose ephemeral key is off the curve.
+    let researcher = w.p.researcher.clone();
+    let of_other_size =
+        ecies::seal(&researcher.key.key().unwrap(), b"not a record key", &mut rand::rng()).unwrap();
+    let mut off_curve = ecies::seal(&researcher.key.key().unwrap(), &key, &mut rand::rng()).unwrap();
+    off_curve[1] = 0x05;
+    let mut other_version = off_curve.clone();
+    other_version[0] = 2;
+    for deposit in [
+        vec![0; ecies::ENVELOPE_OVERHEAD],
+        vec![1; ecies::ENVELOPE_OVERHEAD + 32],
+        of_other_size,
+        off_curve,
+        other_version,
+    ] {
+        let mut garbage = grant(&mut w, record, &compiled, &key, true);
+        if let Payload::AccessGrant { records, .. } = &mut garbage.payload {
+            records[0].deposit = deposit.clone();
+        }
+        sign_inputs(&mut garbage, &w.chain.chain_id, &[&w.p.patient.clone()]);
+        assert_eq!(w.refuse(garbage), TxError::BadDeposit(record), "{}", hex::encode(&deposit));
+    }
 }
 
 #[test]
@@ -311,7 +335,8 @@ fn emergency_rules() {
         emergency,
         record,
         holder: holder.key,
-        envelope: vec![7; ecies::ENVELOPE_OVERHEAD + 3],
+        envelope: ecies::seal(&clinic.key.key().unwrap(), &[7; KEY_SHARE_SIZE], &mut rand::rng())
+            .unwrap(),
         signature: Sig::EMPTY,
     };
     let nowhere = Hash32::sha256(b"none");
@@ -334,7 +359,7 @@ fn emergency_rules() {
     let tx = w.tx(&hospital, p, 0, Some(&hospital));
     assert_eq!(w.refuse(tx), TxError::DuplicateShareRelease);
 
-    let grant_tx = grant(&mut w, record, &compiled, b"k", true);
+    let grant_tx = grant(&mut w, record, &compiled, &[0x6b; 32], true);
     let grant_id = grant_tx.txid();
     w.mine(vec![grant_tx]);
     let p = release(&w, &hospital, record, grant_id);

@@ -37,6 +37,9 @@ use secp256k1::SecretKey;
 pub const COIN: u64 = 1_000_000;
 pub const FEE: u64 = 1_000;
 
+/// Genesis coins of each party (each transaction of the test world spends one).
+pub const COINS_EACH: usize = 16;
+
 pub fn signer(n: u8) -> Signer {
     Signer::new(SecretKey::from_byte_array([n; 32]).unwrap())
 }
@@ -87,7 +90,7 @@ impl World {
             .flat_map(|s| {
                 std::iter::repeat_n(
                     serde_json::json!({"lock": hex::encode(pay_to_key(&s.key)), "value": COIN}),
-                    8,
+                    COINS_EACH,
                 )
             })
             .collect();
@@ -110,8 +113,8 @@ impl World {
         store.apply(chain.genesis_changes());
         let mut coins: BTreeMap<PubKey, Vec<(OutPoint, u64)>> = BTreeMap::new();
         for (i, s) in everyone.iter().enumerate() {
-            for j in 0..8 {
-                let outpoint = chain.allocation_outpoint(u32::try_from(i * 8 + j).unwrap());
+            for j in 0..COINS_EACH {
+                let outpoint = chain.allocation_outpoint(u32::try_from(i * COINS_EACH + j).unwrap());
                 coins.entry(s.key).or_default().push((outpoint, COIN));
             }
         }
@@ -323,7 +326,7 @@ pub fn fueled_grant(
     compiled: &Compiled,
     (purpose, fuel, deposit): (u32, u64, bool),
 ) -> Transaction {
-    consented_grant(w, record, compiled, deposit.then_some(b"record key".as_slice()), (purpose, 0, fuel))
+    consented_grant(w, record, compiled, deposit.then_some([0x52; 32].as_slice()), (purpose, 0, fuel))
 }
 
 /// A grant of `record` to the researcher with `key` deposited for them (if given), for
