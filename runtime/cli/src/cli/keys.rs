@@ -8,6 +8,7 @@ use clap::Args;
 use miette::miette;
 
 use medchain_primitives::Signer;
+use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::keyfile::KeyFile;
 
 /// The environment variable a passphrase is read from by default.
@@ -63,14 +64,12 @@ impl KeyArgs {
 }
 
 pub fn run(args: KeygenArgs) -> miette::Result<ExitCode> {
-    if args.out.exists() && !args.force {
-        return Err(miette!(help = "pass --force to replace it", "{} already exists", args.out.display()));
-    }
+    ensure_writable(&args.out, args.force).map_err(|e| miette!("{e}"))?;
     let passphrase = passphrase(&args.passphrase_env)?;
     let secret = secp256k1::SecretKey::new(&mut rand::rng());
     let file = KeyFile::seal(&secret, &passphrase, &mut rand::rng()).map_err(|e| miette!("{e}"))?;
     let json = serde_json::to_string_pretty(&file).map_err(|e| miette!("{e}"))?;
-    std::fs::write(&args.out, json).map_err(|e| miette!("cannot write {}: {e}", args.out.display()))?;
+    write_private(&args.out, json.as_bytes(), args.force).map_err(|e| miette!("{e}"))?;
     println!("{}", file.public_key);
     Ok(ExitCode::SUCCESS)
 }

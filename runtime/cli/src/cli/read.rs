@@ -13,6 +13,7 @@ use medchain_client::{Client, ClientError};
 use medchain_primitives::codec::Decode;
 use medchain_primitives::{Hash32, Signer};
 use medchain_wallet::deposit::{open_record_key, recover_from_shares};
+use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::record::{RECORD_KEY_SIZE, decrypt};
 use miette::{IntoDiagnostic, miette};
 
@@ -33,9 +34,12 @@ pub struct ReadArgs {
     /// Which of the access's records (needed when it covers more than one).
     #[arg(long)]
     record: Option<String>,
-    /// Where to write the record (standard output if not given).
+    /// Where to write the record (standard output if not given); written with mode 0600.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace `--out` if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Why a read failed: the node refused, or what it served does not open.
@@ -105,12 +109,14 @@ async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
 }
 
 pub fn run(args: ReadArgs) -> miette::Result<ExitCode> {
+    if let Some(path) = &args.out {
+        ensure_writable(path, args.force).map_err(|e| miette!("{e}"))?;
+    }
     let reader = args.key.signer()?;
     match block_on(read(&args, &reader))? {
         Ok(plain) => {
             match &args.out {
-                Some(path) => std::fs::write(path, plain)
-                    .map_err(|e| miette!("cannot write {}: {e}", path.display()))?,
+                Some(path) => write_private(path, &plain, args.force).map_err(|e| miette!("{e}"))?,
                 None => std::io::stdout().write_all(&plain).into_diagnostic()?,
             }
             Ok(ExitCode::SUCCESS)

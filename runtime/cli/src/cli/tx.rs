@@ -18,6 +18,7 @@ use medchain_modules::admit;
 use medchain_primitives::{Hash32, PubKey, Sig, Signer};
 use medchain_wallet::builder::{BuildError, FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
 use medchain_wallet::deposit::{open_record_key, seal_to};
+use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::handover::Handover;
 use medchain_wallet::record::{self, RECORD_KEY_SIZE};
 use medchain_wallet::shamir;
@@ -47,6 +48,9 @@ pub struct TxArgs {
     /// Return once the node accepts the transaction, without waiting for its block.
     #[arg(long)]
     no_wait: bool,
+    /// Replace files the command writes (handover, record key) if they exist.
+    #[arg(long)]
+    force: bool,
     #[command(subcommand)]
     command: TxCommand,
 }
@@ -202,8 +206,9 @@ impl From<TxBuilder> for Draft {
     }
 }
 
-fn write_new(path: &Path, text: &str) -> miette::Result<()> {
-    std::fs::write(path, text).map_err(|e| miette!("cannot write {}: {e}", path.display()))
+/// Writes a file holding a secret (mode 0600), replacing one only with `--force`.
+fn write_secret(path: &Path, text: &str, force: bool) -> miette::Result<()> {
+    write_private(path, text.as_bytes(), force).map_err(|e| miette!("{e}"))
 }
 
 /// A record as the node lists it among its patient's records.
@@ -249,7 +254,13 @@ fn access(record: Hash32, deposit: Vec<u8>) -> RecordAccess {
 
 impl TxCommand {
     /// The transaction this command makes, at chain height `height`, paying `fee`.
-    async fn draft(&self, client: &Client, signer: &Signer, height: u32, fee: u64) -> miette::Result<Draft> {
+    async fn draft(
+        &self,
+        client: &Client,
+        signer: &Signer,
+        height: u32,
+        (fee, force): (u64, bool),
+    ) -> miette::Result<Draft> {
         let signed = |payload: Payload| TxBuilder::new(payload, fee).signed_by(signer);
         Ok(match self {
             TxCommand::Transfer { to, amount } => {
@@ -270,6 +281,8 @@ impl TxCommand {
             })
             .into(),
             TxCommand::Release { patient, record, handover } => {
+                // The handover is written once the node accepts the release: fail before.
+                ensure_writable(handover, force).map_err(|e| miette!("{e}"))?;
                 let patient = key_arg("patient", patient)?;
                 let text =
                     std::fs::read(record).map_err(|e| miette!("cannot read {}: {e}", record.display()))?;
@@ -318,7 +331,7 @@ impl TxCommand {
                     }
                     Some(EmergencyShares { threshold: *threshold, shares: deposits })
                 };
-                write_new(record_key_out, &hex::encode(record_key))?;
+                write_secret(record_key_out, &hex::encode(record_key), force)?;
                 signed(Payload::Storage {
                     release: note.release,
                     patient: signer.key,
@@ -429,7 +442,8 @@ async fn build_and_submit(
         Ok(status) => status,
         Err(e) => return Ok(Err(e)),
     };
-    let Draft { builder, handover } = args.command.draft(&client, signer, status.height, args.fee).await?;
+    let Draft { builder, handover } =
+        args.command.draft(&client, signer, status.height, (args.fee, args.force)).await?;
     let coins = match client.coins(&signer.key).await {
         Ok(list) => Spendable::of_key(&signer.key, &list.coins),
         Err(e) => return Ok(Err(e)),
@@ -442,7 +456,7 @@ async fn build_and_submit(
         Err(e) => return Ok(Err(e)),
     };
     if let Some((path, note)) = handover {
-        write_new(&path, &Handover { release: txid, ..note }.to_json())?;
+        write_secret(&path, &Handover { release: txid, ..note }.to_json(), args.force)?;
     }
     if args.no_wait {
         return Ok(Ok(TransactionView {

@@ -335,8 +335,7 @@ fn emergency_rules() {
         emergency,
         record,
         holder: holder.key,
-        envelope: ecies::seal(&clinic.key.key().unwrap(), &[7; KEY_SHARE_SIZE], &mut rand::rng())
-            .unwrap(),
+        envelope: ecies::seal(&clinic.key.key().unwrap(), &[7; KEY_SHARE_SIZE], &mut rand::rng()).unwrap(),
         signature: Sig::EMPTY,
     };
     let nowhere = Hash32::sha256(b"none");

@@ -551,6 +551,29 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     let stored: Value = serde_json::from_str(&out).unwrap();
+    // The handover and the record key are the owner's alone, and are never written over unasked.
+    for secret in ["handover.json", "echo.key"] {
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path(secret)).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "{secret}");
+    }
+    let handover_before = std::fs::read(path("handover.json")).unwrap();
+    let again = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        hospital_key,
+        "release",
+        "--patient",
+        &patient_hex,
+        "--record",
+        &path("echo.txt"),
+        "--handover",
+        &path("handover.json"),
+    ]);
+    assert!(again.0 == 2 && again.2.contains("already exists"), "{again:?}");
+    assert_eq!(std::fs::read(path("handover.json")).unwrap(), handover_before, "the handover is intact");
     let (code, out, err) = medchain(&[
         "tx",
         "--node",
