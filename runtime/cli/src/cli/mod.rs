@@ -1,6 +1,7 @@
 //! The `medchain` command line: argument parsing and dispatch to each command group.
 
 mod chain;
+mod connect;
 mod demo;
 mod keys;
 mod node;

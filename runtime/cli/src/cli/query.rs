@@ -11,16 +11,14 @@ use medchain_api::{
     TransactionView,
 };
 use medchain_client::{Client, ClientError};
-use serde::Serialize;
 
-/// The default node address.
-pub const DEFAULT_NODE: &str = "http://127.0.0.1:7070";
+use super::connect::NodeArgs;
+use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The node's API.
-    #[arg(long, default_value = DEFAULT_NODE)]
-    node: String,
+    #[command(flatten)]
+    node: NodeArgs,
     #[command(subcommand)]
     what: Query,
 }
@@ -89,9 +87,15 @@ pub fn answer<T: Serialize>(result: Result<T, ClientError>) -> miette::Result<Ex
 }
 
 pub fn run(args: QueryArgs) -> miette::Result<ExitCode> {
-    let client = Client::new(&args.node);
+    let client = Client::new(&args.node.node);
     let path = args.what.path();
     block_on(async {
+        if args.node.pins() {
+            match client.status().await {
+                Ok(status) => args.node.check(&status)?,
+                Err(e) => return answer::<Status>(Err(e)),
+            }
+        }
         match args.what {
             Query::Status => answer(client.get::<Status>(&path).await),
             Query::Transaction { .. } => answer(client.get::<TransactionView>(&path).await),

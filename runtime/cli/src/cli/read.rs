@@ -17,14 +17,14 @@ use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::record::{RECORD_KEY_SIZE, decrypt};
 use miette::{IntoDiagnostic, miette};
 
+use super::connect::NodeArgs;
 use super::keys::KeyArgs;
-use super::query::{DEFAULT_NODE, block_on};
+use super::query::block_on;
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// The node's API.
-    #[arg(long, default_value = DEFAULT_NODE)]
-    node: String,
+    #[command(flatten)]
+    node: NodeArgs,
     /// The reader: the grantee of the grant or the emergency's requester.
     #[command(flatten)]
     key: KeyArgs,
@@ -83,9 +83,11 @@ async fn record_key(
 }
 
 async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
-    let client = Client::new(&args.node);
+    let client = Client::new(&args.node.node);
     let access_id = Hash32::from_hex(&args.access).ok_or_else(|| other("--access is not 64 hex digits"))?;
-    let chain_id = client.status().await?.chain_id;
+    let status = client.status().await?;
+    args.node.check(&status).map_err(|e| other(e.to_string()))?;
+    let chain_id = status.chain_id;
     let access = client.access(&access_id).await?;
     let record = match (&args.record, access.records.as_slice()) {
         (Some(record), _) => {

@@ -23,18 +23,18 @@ use medchain_wallet::handover::Handover;
 use medchain_wallet::record::{self, RECORD_KEY_SIZE};
 use medchain_wallet::shamir;
 
+use super::connect::NodeArgs;
 use super::keys::KeyArgs;
 use super::policy::{CompileArgs, compile_with};
-use super::query::{DEFAULT_NODE, answer, block_on};
+use super::query::{answer, block_on};
 
 /// How long to wait for the transaction's block.
 const CONFIRMATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Args)]
 pub struct TxArgs {
-    /// The node's API.
-    #[arg(long, default_value = DEFAULT_NODE)]
-    node: String,
+    #[command(flatten)]
+    node: NodeArgs,
     /// The signer, who also pays the fee.
     #[command(flatten)]
     key: KeyArgs,
@@ -437,11 +437,12 @@ async fn build_and_submit(
     args: &TxArgs,
     signer: &Signer,
 ) -> miette::Result<Result<TransactionView, ClientError>> {
-    let client = Client::new(&args.node);
+    let client = Client::new(&args.node.node);
     let status = match client.status().await {
         Ok(status) => status,
         Err(e) => return Ok(Err(e)),
     };
+    args.node.check(&status)?;
     let Draft { builder, handover } =
         args.command.draft(&client, signer, status.height, (args.fee, args.force)).await?;
     let coins = match client.coins(&signer.key).await {

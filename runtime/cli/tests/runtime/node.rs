@@ -308,6 +308,31 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     let coins: Value = serde_json::from_str(&out).unwrap();
     assert!(coins["coins"].as_array().unwrap().iter().any(|c| c["value"] == 777), "{coins}");
 
+    // The chain can be pinned: a node that runs another one is refused before anything is sent.
+    let chain_id = w.chain.chain_id.to_hex();
+    let pinned = medchain(&["query", "--node", base, "--chain-id", &chain_id, "status"]);
+    assert_eq!(pinned.0, 0, "{pinned:?}");
+    let elsewhere = "ab".repeat(32);
+    let refused = medchain(&["query", "--node", base, "--chain-id", &elsewhere, "status"]);
+    assert!(refused.0 == 2 && refused.2.contains("not the pinned chain"), "{refused:?}");
+    let (_, before, _) = medchain(&["query", "--node", base, "coins", &insurer]);
+    let refused = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--chain-id",
+        &elsewhere,
+        "--key",
+        key,
+        "transfer",
+        "--to",
+        &insurer,
+        "--amount",
+        "5",
+    ]);
+    assert!(refused.0 == 2 && refused.2.contains("not the pinned chain"), "{refused:?}");
+    assert_eq!(medchain(&["query", "--node", base, "coins", &insurer]).1, before, "nothing was sent");
+
     // Refusals by the node exit 1 with its code; bad arguments and keys exit 2.
     let again = medchain(&[
         "tx",
