@@ -1,7 +1,7 @@
 //! A client of a running node, over HTTP: a hospital releases a record for a patient, the
 //! patient stores it encrypted under a consent policy, then shares it with a research team by
 //! an access grant carrying the record key sealed to the team; the team downloads the ciphertext
-//! (proving its key by signing a challenge) and decrypts it.
+//! (proving its key by signing a challenge), decrypts it and checks it against the release.
 //!
 //! Run, from the repository root:
 //!
@@ -26,10 +26,10 @@ use medchain_compiler::medscript::compile;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
-use medchain_primitives::{Hash32, Sig, Signer};
+use medchain_primitives::{Sig, Signer};
 use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
-use medchain_wallet::deposit::{open_record_key, seal_to};
-use medchain_wallet::record;
+use medchain_wallet::deposit::{open_record_secret, seal_to};
+use medchain_wallet::record::{self, RecordSecret};
 use secp256k1::SecretKey;
 use serde_json::json;
 
@@ -111,7 +111,8 @@ async fn run(url: &str) -> anyhow::Result<()> {
 
     // The hospital releases the record: on chain only a salted commitment to it.
     let text = b"2026-11-28 lipid panel: LDL 96 mg/dL, HDL 61 mg/dL.".to_vec();
-    let commitment = Hash32::sha256(&[&record::new_key(&mut rng)[..], &text].concat());
+    let salt = record::new_key(&mut rng);
+    let commitment = record::commitment(&salt, &text);
     let release = Payload::Release {
         patient: k.patient.key,
         institution: k.hospital.key,
@@ -142,18 +143,22 @@ async fn run(url: &str) -> anyhow::Result<()> {
 
     // The sharing transaction: an access grant to the research team, unlocked by the patient's
     // signature through the policy, with the record key sealed to the team's public key.
-    let deposit = seal_to(&k.researcher.key, &record_key, &mut rng)?;
+    // The deposit carries the record key and the release's salt: what the team needs to read the
+    // record and check it is the one the hospital released.
+    let secret = RecordSecret { key: record_key, salt };
+    let deposit = seal_to(&k.researcher.key, &secret.to_bytes(), &mut rng)?;
     let access = RecordAccess { record: record_id, unlock: Vec::new(), sequence: FINAL_SEQUENCE, deposit };
     let grant = Payload::AccessGrant { grantee: k.researcher.key, purpose: 7, records: vec![access] };
     let holdings = Holdings { secret_keys: vec![k.patient.secret], ..Holdings::default() };
     let grant = TxBuilder::new(grant, FEE).unlock_records(PolicyUnlock { compiled, holdings, clause: None });
     let grant = send(&client, &chain, "access grant", &k.patient, grant).await?;
 
-    // The research team proves its key to the node, downloads, opens the deposit and decrypts.
+    // The research team proves its key to the node, downloads, opens the deposit, decrypts and
+    // checks the record against the commitment its release made on chain.
     let ciphertext = client.download(&chain.chain_id, &k.researcher, &ciphertext_hash).await?;
     let deposit = &grant.record_accesses().first().context("the grant's access")?.deposit;
-    let key = open_record_key(&k.researcher.secret, deposit)?;
-    let plain = record::decrypt(&key, &ciphertext)?;
+    let secret = open_record_secret(&k.researcher.secret, deposit)?;
+    let plain = secret.read(&ciphertext, &client.release_commitment(&release_id).await?)?;
     println!("the research team reads: {}", String::from_utf8_lossy(&plain));
     Ok(())
 }

@@ -12,12 +12,19 @@ pub const MAX_SCRIPT_SIZE: usize = medchain_vm::limits::MAX_SCRIPT_SIZE;
 /// Most records one access may ask for.
 pub const MAX_RECORDS_PER_ACCESS: usize = 64;
 
-/// A record key's size, in bytes: what a key deposit seals.
+/// A record key's size, in bytes.
 pub const RECORD_KEY_SIZE: usize = 32;
 
-/// A record key's emergency share, in bytes: the threshold, the share's index, and one byte per
-/// record-key byte.
-pub const KEY_SHARE_SIZE: usize = 2 + RECORD_KEY_SIZE;
+/// The salt of a release's commitment, `SHA-256(salt ‖ record)`, in bytes.
+pub const SALT_SIZE: usize = 32;
+
+/// What a reader needs, in bytes: the record key and its release's salt, to decrypt the record
+/// and check it is the one released. A key deposit seals exactly this.
+pub const RECORD_SECRET_SIZE: usize = RECORD_KEY_SIZE + SALT_SIZE;
+
+/// A record secret's emergency share, in bytes: the threshold, the share's index, and one byte
+/// per byte of the secret.
+pub const KEY_SHARE_SIZE: usize = 2 + RECORD_SECRET_SIZE;
 
 /// Largest key-deposit or share envelope.
 pub const MAX_ENVELOPE_SIZE: usize = 512;

@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use medchain_api::read_message;
 use medchain_chain::block::Block;
-use medchain_chain::transaction::Transaction;
+use medchain_chain::transaction::{Payload, Transaction};
 use medchain_primitives::Signer;
 use medchain_primitives::codec::{Decode, Encode};
 use medchain_primitives::{Hash32, PubKey};
@@ -128,6 +128,20 @@ impl Client {
             }
             progress(start.elapsed().as_secs());
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The commitment a release made to its record, from the release transaction on chain.
+    pub async fn release_commitment(&self, release: &Hash32) -> Result<Hash32, ClientError> {
+        let answer = self.transaction(release).await?;
+        let tx = Transaction::from_bytes(&answer.tx.0)
+            .map_err(|e| ClientError::Transport(format!("transaction {release} does not decode: {e}")))?;
+        match tx.payload {
+            Payload::Release { commitment, .. } => Ok(commitment),
+            other => Err(ClientError::Transport(format!(
+                "transaction {release} is a {}, not a release",
+                other.kind()
+            ))),
         }
     }
 

@@ -11,7 +11,7 @@ use medchain_primitives::{PubKey, Sig};
 use super::TxError;
 use super::payload::Step;
 use crate::host::AccessInfo;
-use crate::limits::RECORD_KEY_SIZE;
+use crate::limits::RECORD_SECRET_SIZE;
 use crate::scripts::{ScriptCheck, Subject};
 use crate::state::{GrantEntry, StateRead};
 use crate::store::{Store, Table};
@@ -100,10 +100,10 @@ fn check_records<S: Store + ?Sized>(
             return Err(TxError::MixedOwners.into());
         }
         owner = Some(record.patient);
-        // A deposit is an envelope of a record key, exactly; only its grantee can open it.
+        // A deposit is an envelope of a record secret, exactly; only its grantee can open it.
         let deposit_for = match access.deposit.as_slice() {
             [] => None,
-            deposit if is_envelope(deposit, RECORD_KEY_SIZE) => Some(grantee),
+            deposit if is_envelope(deposit, RECORD_SECRET_SIZE) => Some(grantee),
             _ => return Err(TxError::BadDeposit(access.record).into()),
         };
         let what = format!("record {}", access.record);

@@ -12,9 +12,9 @@ use medchain_chain::transaction::Transaction;
 use medchain_client::{Client, ClientError};
 use medchain_primitives::codec::Decode;
 use medchain_primitives::{Hash32, Signer};
-use medchain_wallet::deposit::{open_record_key, recover_from_shares};
+use medchain_wallet::deposit::{open_record_secret, recover_from_shares};
 use medchain_wallet::files::{ensure_writable, write_private};
-use medchain_wallet::record::{RECORD_KEY_SIZE, decrypt};
+use medchain_wallet::record::{self, RecordSecret};
 use miette::{IntoDiagnostic, miette};
 
 use super::connect::NodeArgs;
@@ -42,9 +42,11 @@ pub struct ReadArgs {
     force: bool,
 }
 
-/// Why a read failed: the node refused, or what it served does not open.
+/// Why a read failed: the node refused, what it served is not the record its release
+/// committed to, or it does not open.
 enum ReadError {
     Node(ClientError),
+    NotReleased(String),
     Other(String),
 }
 
@@ -58,13 +60,13 @@ fn other(message: impl Into<String>) -> ReadError {
     ReadError::Other(message.into())
 }
 
-/// The record key: from the grant's deposit, or combined from the released shares.
-async fn record_key(
+/// The record secret: from the grant's deposit, or combined from the released shares.
+async fn record_secret(
     client: &Client,
     reader: &Signer,
     access: &AccessView,
     record: &Hash32,
-) -> Result<[u8; RECORD_KEY_SIZE], ReadError> {
+) -> Result<RecordSecret, ReadError> {
     if access.emergency {
         let envelopes =
             access.share_releases.iter().filter(|r| r.record == *record).map(|r| r.envelope.0.as_slice());
@@ -79,7 +81,7 @@ async fn record_key(
         .map(|a| a.deposit.clone())
         .filter(|d| !d.is_empty())
         .ok_or_else(|| other("the grant carries no key deposit for this record"))?;
-    open_record_key(&reader.secret, &deposit).map_err(|e| other(format!("the key deposit: {e}")))
+    open_record_secret(&reader.secret, &deposit).map_err(|e| other(format!("the key deposit: {e}")))
 }
 
 async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
@@ -96,18 +98,22 @@ async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
         (None, [only]) => *only,
         (None, _) => return Err(other("the access covers several records; choose one with --record")),
     };
-    let ciphertext = client
+    let stored = client
         .records(&access.patient)
         .await?
         .records
         .into_iter()
         .find(|r| r.record == record)
-        .map(|r| r.ciphertext)
         .ok_or_else(|| other(format!("record {record} is not among the patient's records")))?;
-    let key = record_key(&client, reader, &access, &record).await?;
-    let bytes = client.download(&chain_id, reader, &ciphertext).await?;
-    decrypt(&key, &bytes)
-        .map_err(|e| other(format!("the record does not decrypt with the recovered key: {e}")))
+    let secret = record_secret(&client, reader, &access, &record).await?;
+    let commitment = client.release_commitment(&stored.release).await?;
+    let bytes = client.download(&chain_id, reader, &stored.ciphertext).await?;
+    secret.read(&bytes, &commitment).map_err(|e| match e {
+        record::ReadError::NotReleased(_) => ReadError::NotReleased(e.to_string()),
+        record::ReadError::Decrypt(_) => {
+            other(format!("the record does not decrypt with the recovered key: {e}"))
+        }
+    })
 }
 
 pub fn run(args: ReadArgs) -> miette::Result<ExitCode> {
@@ -126,6 +132,10 @@ pub fn run(args: ReadArgs) -> miette::Result<ExitCode> {
         Err(ReadError::Node(ClientError::Refused { code, message, .. })) => {
             eprintln!("refused: {code}: {message}");
             Ok(ExitCode::from(1))
+        }
+        Err(ReadError::NotReleased(message)) => {
+            eprintln!("refused: NOT_RELEASED: {message}");
+            Ok(ExitCode::from(3))
         }
         Err(ReadError::Node(e)) => Err(miette!("{e}")),
         Err(ReadError::Other(message)) => Err(miette!("{message}")),

@@ -20,7 +20,7 @@ use medchain_wallet::builder::{BuildError, FINAL_SEQUENCE, PolicyUnlock, Spendab
 use medchain_wallet::deposit::{open_record_key, seal_to};
 use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::handover::Handover;
-use medchain_wallet::record::{self, RECORD_KEY_SIZE};
+use medchain_wallet::record::{self, RecordSecret};
 use medchain_wallet::shamir;
 
 use super::connect::NodeArgs;
@@ -99,12 +99,14 @@ enum TxCommand {
         handover: PathBuf,
     },
     /// As the patient, store a released record under a policy, optionally with its key split
-    /// among emergency share holders; writes the record key for later grants.
+    /// among emergency share holders; writes the record key and its release's salt (the record
+    /// secret) for later grants.
     Store {
         /// The handover file from the release.
         #[arg(long)]
         handover: PathBuf,
-        /// Where to write the record key (64 hex digits).
+        /// Where to write the record secret: the record key and its release's salt (128 hex
+        /// digits).
         #[arg(long)]
         record_key_out: PathBuf,
         /// An emergency share holder (repeatable); the key is split among them.
@@ -132,7 +134,8 @@ enum TxCommand {
         /// The block at which the grant ends (0: until revoked).
         #[arg(long, default_value_t = 0)]
         expiry: u32,
-        /// A file holding the record key as 64 hex digits; it is sealed to the grantee.
+        /// A file holding the record secret (key and salt, 128 hex digits) that `store` wrote;
+        /// it is sealed to the grantee, who checks the record against its release with it.
         #[arg(long)]
         record_key: Option<PathBuf>,
         /// The record's policy file and arguments, as it was stored.
@@ -234,13 +237,13 @@ fn record_policy(policy: &CompileArgs, stored: &RecordView) -> miette::Result<Co
     Ok(compiled)
 }
 
-/// The record key in a file, as 64 hex digits.
-fn read_record_key(path: &Path) -> miette::Result<Vec<u8>> {
+/// The record secret in a file, as 128 hex digits.
+fn read_record_secret(path: &Path) -> miette::Result<RecordSecret> {
     let text = std::fs::read_to_string(path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
     hex::decode(text.trim())
         .ok()
-        .filter(|k| k.len() == RECORD_KEY_SIZE)
-        .ok_or_else(|| miette!("{} does not hold 64 hex digits", path.display()))
+        .and_then(|bytes| RecordSecret::from_bytes(&bytes))
+        .ok_or_else(|| miette!("{} does not hold a record secret (128 hex digits)", path.display()))
 }
 
 fn sealed(key: &PubKey, secret: &[u8]) -> miette::Result<Vec<u8>> {
@@ -299,7 +302,7 @@ impl TxCommand {
                     salt: salt.to_vec().into(),
                     key: sealed(&patient, &record_key)?.into(),
                 };
-                let commitment = Hash32::sha256(&[&salt[..], &text].concat());
+                let commitment = record::commitment(&salt, &text);
                 Draft {
                     builder: signed(Payload::Release {
                         patient,
@@ -314,15 +317,22 @@ impl TxCommand {
                 let text = std::fs::read_to_string(handover)
                     .map_err(|e| miette!("cannot read {}: {e}", handover.display()))?;
                 let note = Handover::from_json(&text).map_err(|e| miette!("{}: {e}", handover.display()))?;
-                let record_key = open_record_key(&signer.secret, &note.key.0)
+                let key = open_record_key(&signer.secret, &note.key.0)
                     .map_err(|e| miette!("opening the record key: {e}"))?;
+                let salt = note
+                    .salt
+                    .0
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| miette!("the handover's salt is not 32 bytes"))?;
+                let secret = RecordSecret { key, salt };
                 let compiled = compile_with(policy)?.ok_or_else(|| miette!("the policy does not check"))?;
                 let emergency = if share_holders.is_empty() {
                     None
                 } else {
                     let count =
                         u8::try_from(share_holders.len()).map_err(|_| miette!("too many share holders"))?;
-                    let shares = shamir::split(&record_key, *threshold, count, &mut rand::rng())
+                    let shares = shamir::split(&secret.to_bytes(), *threshold, count, &mut rand::rng())
                         .map_err(|e| miette!("{e}"))?;
                     let mut deposits = Vec::new();
                     for (holder, share) in share_holders.iter().zip(&shares) {
@@ -331,7 +341,7 @@ impl TxCommand {
                     }
                     Some(EmergencyShares { threshold: *threshold, shares: deposits })
                 };
-                write_secret(record_key_out, &hex::encode(record_key), force)?;
+                write_secret(record_key_out, &hex::encode(secret.to_bytes()), force)?;
                 signed(Payload::Storage {
                     release: note.release,
                     patient: signer.key,
@@ -347,7 +357,7 @@ impl TxCommand {
                 let grantee = key_arg("grantee", grantee)?;
                 let compiled = record_policy(policy, &stored_record(client, &signer.key, &record).await?)?;
                 let deposit = match record_key {
-                    Some(path) => sealed(&grantee, &read_record_key(path)?)?,
+                    Some(path) => sealed(&grantee, &read_record_secret(path)?.to_bytes())?,
                     None => Vec::new(),
                 };
                 let deposits = (!deposit.is_empty()).then_some(grantee.0).into_iter().collect();

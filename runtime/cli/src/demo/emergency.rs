@@ -8,7 +8,6 @@ use medchain_primitives::Sig;
 use medchain_primitives::ecies;
 use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, TxBuilder};
 use medchain_wallet::deposit::{recover_from_shares, seal_to};
-use medchain_wallet::record;
 
 use super::release::Stored;
 use super::{Cast, Demo, FEE, step};
@@ -82,13 +81,11 @@ pub async fn break_the_glass(demo: &Demo, cast: &mut Cast, stored: &Stored) -> R
     }
     let access = demo.client.access(&emergency_id).await.map_err(|e| e.to_string())?;
     let envelopes = access.share_releases.iter().map(|r| r.envelope.0.as_slice());
-    let key = recover_from_shares(&clinic.signer.secret, envelopes).map_err(|e| e.to_string())?;
-    let downloaded = demo
-        .client
-        .download(&demo.chain_id, &clinic.signer, &stored.ciphertext)
-        .await
-        .map_err(|e| e.to_string())?;
-    let read = record::decrypt(&key, &downloaded).map_err(|e| e.to_string())?;
-    println!("   with 2 of 3 shares the clinic decrypts: \"{}\"", String::from_utf8_lossy(&read));
+    let secret = recover_from_shares(&clinic.signer.secret, envelopes).map_err(|e| e.to_string())?;
+    let read = demo.read_record(&clinic.signer, (&stored.record, &stored.ciphertext), &secret).await?;
+    println!(
+        "   with 2 of 3 shares the clinic decrypts and checks the record against its release: \"{}\"",
+        String::from_utf8_lossy(&read)
+    );
     Ok(())
 }

@@ -20,14 +20,15 @@ use std::time::Duration;
 
 use medchain_chain::genesis::Genesis;
 use medchain_chain::standard::pay_to_key;
-use medchain_chain::transaction::{OutPoint, Transaction};
+use medchain_chain::transaction::{OutPoint, Payload, Transaction};
 use medchain_chain::validate::Chain;
 use medchain_client::{Client, ClientError};
 use medchain_node::{Node, NodeConfig, serve_on};
+use medchain_primitives::codec::Decode;
 use medchain_primitives::{Hash32, Signer};
 use medchain_wallet::builder::{Spendable, TxBuilder};
-use medchain_wallet::deposit::open_record_key;
-use medchain_wallet::record;
+use medchain_wallet::deposit::open_record_secret;
+use medchain_wallet::record::RecordSecret;
 
 pub use cast::Cast;
 use cast::Party;
@@ -100,18 +101,36 @@ impl Demo {
         Ok(txid)
     }
 
-    /// Downloads a ciphertext as `reader` and decrypts it with the record key the deposit
-    /// seals to them.
+    /// Downloads the ciphertext of a stored record as `reader`, decrypts it with the record
+    /// secret the deposit seals to them, and checks it against the release's commitment on
+    /// chain.
     async fn read_with_deposit(
         &self,
         reader: &Signer,
-        ciphertext: &Hash32,
+        (record, ciphertext): (&Hash32, &Hash32),
         deposit: &[u8],
     ) -> Result<Vec<u8>, String> {
+        let secret = open_record_secret(&reader.secret, deposit).map_err(|e| e.to_string())?;
+        self.read_record(reader, (record, ciphertext), &secret).await
+    }
+
+    /// Downloads the ciphertext of `record` as `reader`, decrypts it with `secret` and checks
+    /// it against the commitment its release made on chain.
+    async fn read_record(
+        &self,
+        reader: &Signer,
+        (record, ciphertext): (&Hash32, &Hash32),
+        secret: &RecordSecret,
+    ) -> Result<Vec<u8>, String> {
+        let tx = self.client.transaction(record).await.map_err(|e| e.to_string())?;
+        let storage = Transaction::from_bytes(&tx.tx.0).map_err(|e| e.to_string())?;
+        let Payload::Storage { release, .. } = storage.payload else {
+            return Err(format!("{record} is no storage"));
+        };
+        let commitment = self.client.release_commitment(&release).await.map_err(|e| e.to_string())?;
         let downloaded =
             self.client.download(&self.chain_id, reader, ciphertext).await.map_err(|e| e.to_string())?;
-        let key = open_record_key(&reader.secret, deposit).map_err(|e| e.to_string())?;
-        record::decrypt(&key, &downloaded).map_err(|e| e.to_string())
+        secret.read(&downloaded, &commitment).map_err(|e| e.to_string())
     }
 }
 

@@ -9,7 +9,7 @@ use medchain_compiler::medscript::{Compiled, compile};
 use medchain_primitives::{Hash32, Sig};
 use medchain_wallet::builder::TxBuilder;
 use medchain_wallet::deposit::{open_record_key, seal_to};
-use medchain_wallet::record::{self, RECORD_KEY_SIZE};
+use medchain_wallet::record::{self, RecordSecret};
 use medchain_wallet::shamir;
 
 use super::{Cast, Demo, FEE, short, step};
@@ -22,8 +22,8 @@ pub struct Stored {
     pub ciphertext: Hash32,
     /// Its policy, compiled.
     pub compiled: Compiled,
-    /// Its key, which the patient holds.
-    pub key: [u8; RECORD_KEY_SIZE],
+    /// Its key and its release's salt, which the patient holds.
+    pub secret: RecordSecret,
 }
 
 /// The governor registers the hospital as a medical institution.
@@ -49,7 +49,7 @@ pub async fn release_and_store(demo: &Demo, cast: &mut Cast) -> Result<Stored, S
     step(&format!("{} releases a record for {}", hospital.name, patient.name));
     let record_text = b"2026-11-28 ECG: sinus rhythm, QTc 412 ms. Diagnosis: long QT ruled out.".to_vec();
     let salt = record::new_key(&mut rng);
-    let commitment = Hash32::sha256(&[&salt[..], &record_text].concat());
+    let commitment = record::commitment(&salt, &record_text);
     let hospital_key = record::new_key(&mut rng);
     let for_patient = record::encrypt(&hospital_key, &record_text, &mut rng);
     let key_to_patient = seal_to(&patient.key(), &hospital_key, &mut rng).map_err(|e| e.to_string())?;
@@ -83,7 +83,8 @@ pub async fn release_and_store(demo: &Demo, cast: &mut Cast) -> Result<Stored, S
     for line in medchain_compiler::medscript::explain(&checked).lines() {
         println!("   {line}");
     }
-    let shares = shamir::split(&record_key, 2, 3, &mut rng).map_err(|e| e.to_string())?;
+    let secret = RecordSecret { key: record_key, salt };
+    let shares = shamir::split(&secret.to_bytes(), 2, 3, &mut rng).map_err(|e| e.to_string())?;
     let mut deposits = Vec::new();
     for (holder, share) in [&*hospital, &*clinic, &*university].iter().zip(&shares) {
         let envelope = seal_to(&holder.key(), &share.to_bytes(), &mut rng).map_err(|e| e.to_string())?;
@@ -103,5 +104,5 @@ pub async fn release_and_store(demo: &Demo, cast: &mut Cast) -> Result<Stored, S
     };
     let builder = TxBuilder::new(storage, FEE).signed_by(&patient.signer);
     let record = demo.send(patient, builder).await?;
-    Ok(Stored { record, ciphertext, compiled, key: record_key })
+    Ok(Stored { record, ciphertext, compiled, secret })
 }

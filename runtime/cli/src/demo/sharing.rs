@@ -26,7 +26,8 @@ const INSURER_PURPOSE: u32 = 9;
 pub async fn share_with_research(demo: &Demo, cast: &mut Cast, stored: &Stored) -> Result<Hash32, String> {
     let Cast { patient, researcher, .. } = cast;
     step(&format!("{} asks; {} shares with a key deposit", researcher.name, patient.name));
-    let deposit = seal_to(&researcher.key(), &stored.key, &mut rand::rng()).map_err(|e| e.to_string())?;
+    let deposit =
+        seal_to(&researcher.key(), &stored.secret.to_bytes(), &mut rand::rng()).map_err(|e| e.to_string())?;
     let access = RecordAccess {
         record: stored.record,
         unlock: Vec::new(),
@@ -38,9 +39,10 @@ pub async fn share_with_research(demo: &Demo, cast: &mut Cast, stored: &Stored) 
     let holdings = Holdings { secret_keys: vec![patient.signer.secret], ..Holdings::default() };
     let unlock = PolicyUnlock { compiled: stored.compiled.clone(), holdings, clause: Some(CONSENT_CLAUSE) };
     let grant_id = demo.send(patient, TxBuilder::new(grant, FEE).unlock_records(unlock)).await?;
-    let read = demo.read_with_deposit(&researcher.signer, &stored.ciphertext, &deposit).await?;
+    let read =
+        demo.read_with_deposit(&researcher.signer, (&stored.record, &stored.ciphertext), &deposit).await?;
     println!(
-        "   the team downloads, opens the key deposit and reads: \"{}\"",
+        "   the team downloads, opens the key deposit, checks the record against its release and reads: \"{}\"",
         String::from_utf8_lossy(&read)
     );
     Ok(grant_id)

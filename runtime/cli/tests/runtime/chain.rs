@@ -358,7 +358,7 @@ fn emergency_rules() {
     let tx = w.tx(&hospital, p, 0, Some(&hospital));
     assert_eq!(w.refuse(tx), TxError::DuplicateShareRelease);
 
-    let grant_tx = grant(&mut w, record, &compiled, &[0x6b; 32], true);
+    let grant_tx = grant(&mut w, record, &compiled, &[0x6b; 64], true);
     let grant_id = grant_tx.txid();
     w.mine(vec![grant_tx]);
     let p = release(&w, &hospital, record, grant_id);

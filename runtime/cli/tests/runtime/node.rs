@@ -396,10 +396,14 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     // A grant through the record's policy, with the record key sealed to the grantee.
     let api = medchain_client::Client::new(base);
     let (hospital, patient, researcher) = (w.p.hospital.clone(), w.p.patient.clone(), w.p.researcher.clone());
-    let release = release_for(&mut w, &patient.key, Hash32::sha256(b"salt|record"));
+    // The record key is 0x11…, the release's salt 0x22…: the record secret a grantee gets.
+    let (record_key_bytes, salt) = ([0x11; 32], [0x22; 32]);
+    let secret = [record_key_bytes, salt].concat();
+    let release =
+        release_for(&mut w, &patient.key, medchain_wallet::record::commitment(&salt, b"lab results"));
     let release_id = api.submit(&release).await.unwrap();
     api.wait_confirmed(&release_id, Duration::from_secs(30), &mut |_| {}).await.unwrap();
-    let sealed_record = medchain_wallet::record::encrypt(&[0x11; 32], b"lab results", &mut rand::rng());
+    let sealed_record = medchain_wallet::record::encrypt(&record_key_bytes, b"lab results", &mut rand::rng());
     let ciphertext = api.upload(sealed_record.clone()).await.unwrap();
     let compiled = policy(&patient.key, &researcher.key);
     let storage = w.tx(
@@ -409,7 +413,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
             patient: patient.key,
             ciphertext,
             policy: compiled.script.clone(),
-            emergency: Some(shares_for(&[&hospital, &w.p.clinic.clone()], &[0x11; 32])),
+            emergency: Some(shares_for(&[&hospital, &w.p.clinic.clone()], &secret)),
             signature: Sig::EMPTY,
         },
         0,
@@ -421,7 +425,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     let policy_file = dir.path().join("record.med");
     std::fs::write(&policy_file, POLICY).unwrap();
     let record_key = dir.path().join("record.key");
-    std::fs::write(&record_key, "11".repeat(32)).unwrap();
+    std::fs::write(&record_key, hex::encode(&secret)).unwrap();
     let (record_hex, researcher_hex, patient_hex) =
         (record.to_hex(), researcher.key.to_hex(), patient.key.to_hex());
     let grant = |grantee_arg: &str| {
@@ -462,6 +466,49 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     assert_eq!((code, out.as_str()), (0, "lab results"), "{err}");
     let unknown = read(&"cd".repeat(32));
     assert!(unknown.0 == 1 && unknown.2.contains("NOT_FOUND"), "{unknown:?}");
+
+    // A record that is not what its release committed to: the hospital released "lab results",
+    // but what is stored and granted decrypts to something else. The reader refuses it.
+    let release =
+        release_for(&mut w, &patient.key, medchain_wallet::record::commitment(&salt, b"lab results"));
+    let forged_release = api.submit(&release).await.unwrap();
+    api.wait_confirmed(&forged_release, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+    let forged =
+        medchain_wallet::record::encrypt(&record_key_bytes, b"lab results: all clear", &mut rand::rng());
+    let storage = Payload::Storage {
+        release: forged_release,
+        patient: patient.key,
+        ciphertext: api.upload(forged).await.unwrap(),
+        policy: compiled.script.clone(),
+        emergency: None,
+        signature: Sig::EMPTY,
+    };
+    let storage = w.tx(&patient, storage, 0, Some(&patient));
+    let forged_record = api.submit(&storage).await.unwrap();
+    api.wait_confirmed(&forged_record, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+    let granted = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_file.to_str().unwrap(),
+        "grant",
+        "--record",
+        &forged_record.to_hex(),
+        "--grantee",
+        &researcher_hex,
+        "--record-key",
+        record_key.to_str().unwrap(),
+        policy_file.to_str().unwrap(),
+        "--arg",
+        &format!("patient={patient_hex}"),
+        "--arg",
+        &format!("grantee={researcher_hex}"),
+    ]);
+    assert_eq!(granted.0, 0, "{granted:?}");
+    let grant: Value = serde_json::from_str(&granted.1).unwrap();
+    let refused = read(grant["txid"].as_str().unwrap());
+    assert!(refused.0 == 3 && refused.2.contains("NOT_RELEASED") && refused.1.is_empty(), "{refused:?}");
 
     // Break-glass by an institution, the two share holders release, the requester reads.
     let clinic = w.p.clinic.clone();

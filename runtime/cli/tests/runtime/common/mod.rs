@@ -245,13 +245,14 @@ pub fn role_payload(w: &World, subject: &PubKey, role: u32, register: bool) -> P
     }
 }
 
-/// Releases and stores a record for the patient, with the record key split 2 of 2 between
-/// the hospital and the clinic. Returns (storage txid, compiled policy, record key).
+/// Releases and stores a record for the patient, with its record secret (key and salt) split 2
+/// of 2 between the hospital and the clinic. Returns (storage txid, compiled policy, record
+/// secret).
 pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
     let (hospital, patient, clinic, researcher) =
         (w.p.hospital.clone(), w.p.patient.clone(), w.p.clinic.clone(), w.p.researcher.clone());
     let compiled = policy(&patient.key, &researcher.key);
-    let record_key = b"an AES key of exactly 32 bytes!!".to_vec();
+    let record_key = b"an AES key of exactly 32 bytes!!and the salt of its release, 32!".to_vec();
     let shares = shamir::split(&record_key, 2, 2, &mut rand::rng()).unwrap();
     let deposits = [&hospital, &clinic]
         .iter()
@@ -326,7 +327,7 @@ pub fn fueled_grant(
     compiled: &Compiled,
     (purpose, fuel, deposit): (u32, u64, bool),
 ) -> Transaction {
-    consented_grant(w, record, compiled, deposit.then_some([0x52; 32].as_slice()), (purpose, 0, fuel))
+    consented_grant(w, record, compiled, deposit.then_some([0x52; 64].as_slice()), (purpose, 0, fuel))
 }
 
 /// A grant of `record` to the researcher with `key` deposited for them (if given), for
