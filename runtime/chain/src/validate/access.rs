@@ -1,6 +1,7 @@
 //! Accesses: a grant and a break-glass emergency access. Each record's policy runs against the
 //! access as an input's lock runs against a spend, without consuming the record; the access is
-//! then recorded where the patient's audit log finds it.
+//! then recorded where the patient's audit log finds it. An institution holds at most one live
+//! emergency access on a record.
 
 use std::sync::Arc;
 
@@ -58,6 +59,18 @@ pub(super) fn emergency<S: Store + ?Sized>(
     step.require_institution(requester, "requester")?;
     step.signed(signature, requester, "requester")?;
     let patient = check_records(step, records, (*requester, 0, true))?;
+    // One live emergency access per institution and record: no renewal without a new
+    // request, which needs the old one to end and lands in the audit log on its own.
+    for earlier in step.overlay.patient_accesses(&patient)? {
+        let Some(access) = step.overlay.grant(&earlier)? else { continue };
+        if access.emergency
+            && access.grantee == *requester
+            && records.iter().any(|r| access.records.contains(&r.record))
+            && step.chain.access_active(&*step.overlay, &earlier, step.context.height)?
+        {
+            return Err(TxError::EmergencyStillLive(earlier).into());
+        }
+    }
     let entry = GrantEntry {
         grantee: *requester,
         purpose: 0,

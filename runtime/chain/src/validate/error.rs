@@ -149,6 +149,9 @@ pub enum TxError {
     /// A revocation by someone other than the owner.
     #[error("only the records' owner may revoke")]
     NotOwner,
+    /// The institution already holds a live emergency access on one of the records.
+    #[error("emergency access {0} by this institution on this record is still live")]
+    EmergencyStillLive(Hash32),
     /// A share release for an access that is no emergency.
     #[error("access {0} is not an emergency access")]
     NotEmergency(Hash32),
@@ -228,6 +231,7 @@ impl TxError {
             TxError::AlreadyRevoked(_) => "ALREADY_REVOKED",
             TxError::NotOwner => "NOT_OWNER",
             TxError::NotEmergency(_) => "NOT_EMERGENCY",
+            TxError::EmergencyStillLive(_) => "EMERGENCY_STILL_LIVE",
             TxError::EmergencyExpired => "EMERGENCY_EXPIRED",
             TxError::RecordNotInAccess(_) => "RECORD_NOT_IN_ACCESS",
             TxError::NotShareHolder => "NOT_SHARE_HOLDER",

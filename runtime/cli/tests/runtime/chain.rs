@@ -789,3 +789,36 @@ fn an_emergency_access_ends_with_its_institutions_role() {
     w.mine(vec![again]);
     assert!(w.chain.access_active(&w.store, &again_id, w.tip.height).unwrap());
 }
+
+#[test]
+fn an_institution_holds_one_live_emergency_access_per_record() {
+    let mut w = World::new();
+    let (hospital, clinic) = (w.p.hospital.clone(), w.p.clinic.clone());
+    let (record, compiled, _) = stored_record(&mut w);
+    let expiry = w.tip.height + 3;
+    let first = emergency(&mut w, record, &compiled, &clinic, expiry, "cardiac arrest");
+    let first_id = first.txid();
+    w.mine(vec![first]);
+    // No renewal while it is live, not even with another justification, and not in the same
+    // block as the first either.
+    let renewal = emergency(&mut w, record, &compiled, &clinic, expiry + 50, "still in the ICU");
+    assert_eq!(w.refuse(renewal), TxError::EmergencyStillLive(first_id));
+    let (a, b) = (
+        emergency(&mut w, record, &compiled, &hospital, expiry, "transfer from the clinic"),
+        emergency(&mut w, record, &compiled, &hospital, expiry, "transfer, again"),
+    );
+    let block = w.block(vec![a.clone(), b]);
+    w.time -= 600;
+    assert!(matches!(
+        verdict(w.chain.validate_block(&w.store, &block, &w.verifier)),
+        Err(BlockError::Transaction { index: 2, error: TxError::EmergencyStillLive(id), .. }) if id == a.txid()
+    ));
+    // Another institution may; and once the first ended, the clinic may ask again.
+    w.mine(vec![a]);
+    while w.tip.height < expiry {
+        w.mine(vec![]);
+    }
+    let later = w.tip.height + 10;
+    let again = emergency(&mut w, record, &compiled, &clinic, later, "readmitted");
+    w.mine(vec![again]);
+}
