@@ -28,7 +28,7 @@ use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
 use medchain_primitives::{Sig, Signer};
 use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
-use medchain_wallet::deposit::{open_record_secret, seal_to};
+use medchain_wallet::deposit::{Binding, open_record_secret, seal_to};
 use medchain_wallet::record::{self, RecordSecret};
 use secp256k1::SecretKey;
 use serde_json::json;
@@ -146,7 +146,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     // The deposit carries the record key and the release's salt: what the team needs to read the
     // record and check it is the one the hospital released.
     let secret = RecordSecret { key: record_key, salt };
-    let deposit = seal_to(&k.researcher.key, &secret.to_bytes(), &mut rng)?;
+    let deposit = seal_to(&k.researcher.key, &secret.to_bytes(), Binding::Deposit(&record_id), &mut rng)?;
     let access = RecordAccess { record: record_id, unlock: Vec::new(), sequence: FINAL_SEQUENCE, deposit };
     let grant = Payload::AccessGrant { grantee: k.researcher.key, purpose: 7, records: vec![access] };
     let holdings = Holdings { secret_keys: vec![k.patient.secret], ..Holdings::default() };
@@ -155,9 +155,9 @@ async fn run(url: &str) -> anyhow::Result<()> {
 
     // The research team proves its key to the node, downloads, opens the deposit, decrypts and
     // checks the record against the commitment its release made on chain.
-    let ciphertext = client.download(&chain.chain_id, &k.researcher, &ciphertext_hash).await?;
+    let ciphertext = client.download(&chain.chain_id, &k.researcher, &record_id).await?;
     let deposit = &grant.record_accesses().first().context("the grant's access")?.deposit;
-    let secret = open_record_secret(&k.researcher.secret, deposit)?;
+    let secret = open_record_secret(&k.researcher.secret, deposit, &record_id)?;
     let plain = secret.read(&ciphertext, &client.release_commitment(&release_id).await?)?;
     println!("the research team reads: {}", String::from_utf8_lossy(&plain));
     Ok(())

@@ -315,8 +315,8 @@ fn vault_emergency() {
     assert_eq!(need.to_string(), "to wait 4 more blocks (6 blocks in all)");
 
     let patient = holder(&[1]);
-    let veto = unlock(&compiled, &patient, "patient vetoes or consents");
-    assert_eq!(run(&compiled, &veto, &host(&patient, &veto)), Ok(()));
+    let consent = unlock(&compiled, &patient, "patient consents");
+    assert_eq!(run(&compiled, &consent, &host(&patient, &consent)), Ok(()));
 }
 
 /// A module call: the module's hash and its arguments.

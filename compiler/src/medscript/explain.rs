@@ -7,7 +7,15 @@ use super::types::{LOCKTIME_THRESHOLD, Value};
 pub fn explain(policy: &CheckedPolicy) -> String {
     let mut out = format!("Policy `{}` grants access when any one of these holds:\n", policy.name);
     for (i, clause) in policy.clauses.iter().enumerate() {
-        out.push_str(&format!("{}. \"{}\": {}.\n", i + 1, clause.label, sentence(&clause.cond)));
+        let emergency = requires_emergency(&clause.cond);
+        out.push_str(&format!("{}. \"{}\": {}.\n", i + 1, clause.label, sentence(&clause.cond, emergency)));
+    }
+    if policy.clauses.iter().any(|c| requires_emergency(&c.cond) && has_older(&c.cond)) {
+        out.push_str(
+            "An emergency access's waiting time is its veto window, counted from the block of its request: \
+             until it ends, the patient, or as many of the record's key-share holders as recover its key, \
+             can veto the request on chain, and a vetoed request never unlocks.\n",
+        );
     }
     if let Some(p) = policy.params.iter().find(|p| p.ty == super::types::Type::PubKey) {
         out.push_str(&format!(
@@ -18,7 +26,34 @@ pub fn explain(policy: &CheckedPolicy) -> String {
     out
 }
 
-fn sentence(cond: &Cond) -> String {
+/// Whether every way to meet `cond` is an emergency access.
+fn requires_emergency(cond: &Cond) -> bool {
+    match cond {
+        Cond::Emergency(_) => true,
+        Cond::And(subs) => subs.iter().any(requires_emergency),
+        Cond::Or(subs) => !subs.is_empty() && subs.iter().all(requires_emergency),
+        Cond::Thresh { k, subs } => {
+            // At least k of the subs hold; all ways need an emergency if fewer than k others can.
+            let others = subs.iter().filter(|s| !requires_emergency(s)).count();
+            others < *k
+        }
+        _ => false,
+    }
+}
+
+/// Whether `cond` mentions a relative lock.
+fn has_older(cond: &Cond) -> bool {
+    match cond {
+        Cond::Older(_) => true,
+        Cond::And(subs) | Cond::Or(subs) | Cond::Thresh { subs, .. } => subs.iter().any(has_older),
+        _ => false,
+    }
+}
+
+/// `cond` in words; `emergency` when only an emergency access can meet it (its `older` then
+/// counts from the request).
+fn sentence(cond: &Cond, emergency: bool) -> String {
+    let sentence = |c: &Cond| sentence(c, emergency);
     match cond {
         Cond::Sig(key) => format!("{} signs", name(key)),
         Cond::Multi { k, keys } if *k == keys.len() => format!("all of {} sign", list(keys, "and")),
@@ -46,6 +81,9 @@ fn sentence(cond: &Cond) -> String {
         }
         Cond::After(r) => format!("the access is made at or after {}", moment(r)),
         Cond::Before(r) => format!("the access expires by {}", moment(r)),
+        Cond::Older(r) if emergency => {
+            format!("at least {} have passed since the emergency request, with no veto", name(r))
+        }
         Cond::Older(r) => format!("the record has been stored for at least {}", name(r)),
         Cond::Sha256(r) => format!("someone reveals the secret whose SHA-256 is {}", name(r)),
         Cond::Role { key, role } => format!("{} is registered as {}", name(key), name(role)),

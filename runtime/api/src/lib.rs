@@ -17,7 +17,9 @@ pub use chain::{
 };
 pub use error::{ErrorBody, ErrorDetail, NodeCode};
 pub use hex::HexBytes;
-pub use read::{CHALLENGE_HEADER, READ_DOMAIN, READER_HEADER, SIGNATURE_HEADER, read_message};
+pub use read::{
+    CHALLENGE_HEADER, READ_DOMAIN, READER_HEADER, SIGNATURE_HEADER, VIEW_DOMAIN, read_message, view_message,
+};
 pub use records::{
     AccessSummary, AccessView, Anchor, Audit, Challenge, EmergencySharesView, ReadEntry, ReadLogState,
     RecordList, RecordView, ShareRelease, ShareView, Uploaded,

@@ -20,6 +20,8 @@ pub struct RecordList {
 pub struct RecordView {
     /// The storage transaction's id.
     pub record: Hash32,
+    /// The patient who owns it.
+    pub patient: PubKey,
     /// The release it stores.
     pub release: Hash32,
     /// The ciphertext's hash in the record store.
@@ -48,6 +50,8 @@ pub struct ShareView {
     pub holder: PubKey,
     /// The share, sealed to the holder.
     pub envelope: HexBytes,
+    /// The check a released share must match.
+    pub check: Hash32,
 }
 
 /// `GET /v1/patients/{key}/audit`: every access to the patient's records and every read.
@@ -74,12 +78,17 @@ pub struct AccessSummary {
     pub grantee: PubKey,
     /// Whether it is a break-glass access.
     pub emergency: bool,
-    /// The justification of an emergency access.
-    pub justification: String,
+    /// The justification of an emergency access, sealed: the patient's copy first, then one per
+    /// share holder.
+    pub justification: Vec<HexBytes>,
     /// The purpose code (0 for emergencies).
     pub purpose: u32,
     /// Where it was granted.
     pub height: u32,
+    /// From which height it may be used (an emergency's veto window ends there).
+    pub unlocks: u32,
+    /// Whether it was vetoed (revoked within its veto window): it never allows a read.
+    pub vetoed: bool,
     /// Reads are allowed below this height (0: no end).
     pub expiry: u32,
     /// Where it was revoked, if it was.
@@ -103,6 +112,10 @@ pub struct AccessView {
     pub emergency: bool,
     /// Reads are allowed below this height (0: no end).
     pub expiry: u32,
+    /// From which height it may be used (an emergency's veto window ends there).
+    pub unlocks: u32,
+    /// Whether it was vetoed (revoked within its veto window): it never allows a read.
+    pub vetoed: bool,
     /// Whether it lets its grantee read at the tip.
     pub active: bool,
     /// The records.
@@ -185,7 +198,7 @@ pub struct Challenge {
     pub expires_in: u64,
 }
 
-/// `201` to `PUT /v1/records/{hash}`.
+/// `201` to `PUT /v1/ciphertexts/{hash}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uploaded {
     /// The ciphertext's hash.

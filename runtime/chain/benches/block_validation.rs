@@ -159,7 +159,7 @@ fn setup() -> Setup {
     let mut grant_sigs = Vec::new();
     let mut rng = rand::rng();
     for (i, p) in patients.iter().enumerate() {
-        let deposit = ecies::seal(&researcher.key.key().unwrap(), &[7; 32], &mut rng).unwrap();
+        let deposit = ecies::seal(&researcher.key.key().unwrap(), &[7; 32], b"", &mut rng).unwrap();
         let access = RecordAccess { record: record_ids[i], unlock: Vec::new(), sequence: u32::MAX, deposit };
         let mut tx = Transaction::new(
             vec![input(coin(3 * i + 2))],

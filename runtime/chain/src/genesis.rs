@@ -15,6 +15,9 @@ use medchain_primitives::{Hash32, PubKey};
 /// The role that may release records and break the glass.
 pub const MEDICAL_INSTITUTION: &str = "medical_institution";
 
+/// The role whose holders may see any patient's records and audit log (optional).
+pub const AUDITOR: &str = "auditor";
+
 /// A validated genesis configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Genesis {

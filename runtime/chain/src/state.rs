@@ -3,12 +3,12 @@
 
 use super::limits::{MAX_RECORDS_PER_ACCESS, MAX_SCRIPT_SIZE};
 use super::store::{Store, StoreError, Table};
-use super::transaction::{EmergencyShares, OutPoint, TxOut};
+use super::transaction::{EmergencyShares, MAX_JUSTIFICATION_COPIES, OutPoint, Sealed, TxOut};
 use medchain_primitives::codec::{CodecError, Decode, Encode, Reader, Writer};
 use medchain_primitives::{Hash32, PubKey};
 
 /// The schema version of the state this code writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// An unspent output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,10 +68,13 @@ pub struct GrantEntry {
     pub expiry: u32,
     /// Where it was granted.
     pub height: u32,
+    /// The height from which it may be used: its own for a grant; for an emergency access,
+    /// the end of its veto window, counted from its request.
+    pub unlocks: u32,
     /// Whether this is a break-glass access.
     pub emergency: bool,
-    /// The justification of an emergency access.
-    pub justification: String,
+    /// The justification of an emergency access, sealed to the patient and the share holders.
+    pub justification: Vec<Sealed>,
 }
 
 impl Encode for Coin {
@@ -142,8 +145,9 @@ impl Encode for GrantEntry {
         self.patient.encode(w);
         w.u32(self.expiry);
         w.u32(self.height);
+        w.u32(self.unlocks);
         w.bool(self.emergency);
-        w.bytes(self.justification.as_bytes());
+        w.list(&self.justification);
     }
 }
 
@@ -156,9 +160,9 @@ impl Decode for GrantEntry {
             patient: PubKey::decode(r)?,
             expiry: r.u32("expiry")?,
             height: r.u32("height")?,
+            unlocks: r.u32("unlocks")?,
             emergency: r.bool("emergency")?,
-            justification: String::from_utf8(r.bytes("justification", super::limits::MAX_JUSTIFICATION)?)
-                .map_err(|_| CodecError::NonCanonical { field: "justification", why: "not UTF-8" })?,
+            justification: r.list("sealed justifications", MAX_JUSTIFICATION_COPIES)?,
         })
     }
 }
@@ -258,6 +262,11 @@ pub trait StateRead: Store {
         holder: &PubKey,
     ) -> Result<bool, StateError> {
         Ok(self.get(Table::ShareRelease, &[&emergency.0[..], &record.0, &holder.0].concat())?.is_some())
+    }
+
+    /// Whether `voter` voted to veto an emergency access.
+    fn veto_voted(&self, access: &Hash32, voter: &PubKey) -> Result<bool, StateError> {
+        Ok(self.get(Table::VetoVote, &[&access.0[..], &voter.0].concat())?.is_some())
     }
 
     /// The records whose ciphertext has this hash.

@@ -43,11 +43,13 @@ pub enum Table {
     RecordByCiphertext,
     /// Deployed policy modules' code by its SHA-256.
     Module,
+    /// Votes to veto an emergency access: present for (access txid, voter).
+    VetoVote,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 17] = [
         Table::Meta,
         Table::Utxo,
         Table::Block,
@@ -64,6 +66,7 @@ impl Table {
         Table::ShareRelease,
         Table::RecordByCiphertext,
         Table::Module,
+        Table::VetoVote,
     ];
 
     fn name(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Table {
             Table::ShareRelease => "share_release",
             Table::RecordByCiphertext => "record_by_ciphertext",
             Table::Module => "module",
+            Table::VetoVote => "veto_vote",
         }
     }
 

@@ -7,6 +7,7 @@ use super::limits::{
     MAX_TX_IO, MAX_TX_SIZE,
 };
 use medchain_primitives::codec::{CodecError, Decode, Encode, Reader, Writer};
+use medchain_primitives::ecies::ENVELOPE_OVERHEAD;
 use medchain_primitives::{Hash32, PubKey, Sig};
 
 /// The transaction format version.
@@ -66,6 +67,9 @@ pub struct ShareDeposit {
     pub holder: PubKey,
     /// The share in an ECIES envelope to the holder.
     pub envelope: Vec<u8>,
+    /// SHA-256 of the share under a domain tag and the holder's key: whoever combines released
+    /// shares checks each against it, so a bad share is named, never silently combined.
+    pub check: Hash32,
 }
 
 /// A record key split among emergency institutions.
@@ -148,8 +152,9 @@ pub enum Payload {
     EmergencyAccess {
         /// The institution.
         requester: PubKey,
-        /// Why, in words.
-        justification: String,
+        /// Why, in words, sealed: one ECIES envelope to the patient, then one to each holder of
+        /// the records' key shares. No text is public.
+        justification: Vec<Sealed>,
         /// The records.
         records: Vec<RecordAccess>,
         /// The requester's signature.
@@ -183,6 +188,39 @@ pub enum Payload {
         /// The owner's signature.
         signature: Sig,
     },
+    /// A vote to veto an emergency access within its veto window: the patient's vote vetoes
+    /// it, and so do the votes of as many of a covered record's share holders as recover its
+    /// key.
+    Veto {
+        /// The emergency access.
+        access: Hash32,
+        /// Who votes: the patient or a share holder.
+        voter: PubKey,
+        /// The voter's signature.
+        signature: Sig,
+    },
+}
+
+/// Text sealed to one reader: an ECIES envelope of at most [`MAX_JUSTIFICATION`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed(pub Vec<u8>);
+
+/// Most sealed copies of a justification: the patient's and one per share holder.
+pub const MAX_JUSTIFICATION_COPIES: usize = MAX_EMERGENCY_SHARES + 1;
+
+/// The largest sealed text, in bytes.
+pub const MAX_SEALED_SIZE: usize = MAX_JUSTIFICATION + ENVELOPE_OVERHEAD;
+
+impl Encode for Sealed {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(&self.0);
+    }
+}
+
+impl Decode for Sealed {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Sealed(r.bytes("sealed text", MAX_SEALED_SIZE)?))
+    }
 }
 
 /// A transaction.
@@ -278,6 +316,7 @@ impl Encode for ShareDeposit {
     fn encode(&self, w: &mut Writer) {
         self.holder.encode(w);
         w.bytes(&self.envelope);
+        self.check.encode(w);
     }
 }
 
@@ -286,6 +325,7 @@ impl Decode for ShareDeposit {
         Ok(ShareDeposit {
             holder: PubKey::decode(r)?,
             envelope: r.bytes("share envelope", MAX_ENVELOPE_SIZE)?,
+            check: Hash32::decode(r)?,
         })
     }
 }
@@ -317,7 +357,8 @@ impl Payload {
             | Payload::Storage { signature, .. }
             | Payload::EmergencyAccess { signature, .. }
             | Payload::ShareRelease { signature, .. }
-            | Payload::Revocation { signature, .. } => *signature = sig,
+            | Payload::Revocation { signature, .. }
+            | Payload::Veto { signature, .. } => *signature = sig,
             Payload::Transfer
             | Payload::Coinbase { .. }
             | Payload::AccessGrant { .. }
@@ -355,6 +396,7 @@ impl Payload {
             Payload::ShareRelease { .. } => PayloadKind::ShareRelease,
             Payload::Revocation { .. } => PayloadKind::Revocation,
             Payload::DeployModule { .. } => PayloadKind::DeployModule,
+            Payload::Veto { .. } => PayloadKind::Veto,
         }
     }
 
@@ -427,6 +469,8 @@ payload_kinds! {
     Revocation = 9, "revocation";
     /// A wasm policy module deployed.
     DeployModule = 10, "deploy_module";
+    /// A vote to veto an emergency access.
+    Veto = 11, "veto";
 }
 
 impl std::fmt::Display for PayloadKind {
@@ -469,7 +513,7 @@ impl Encode for Payload {
             }
             Payload::EmergencyAccess { requester, justification, records, signature } => {
                 requester.encode(w);
-                w.bytes(justification.as_bytes());
+                w.list(justification);
                 w.list(records);
                 signature.encode(w);
             }
@@ -480,9 +524,10 @@ impl Encode for Payload {
                 w.bytes(envelope);
                 signature.encode(w);
             }
-            Payload::Revocation { grant, owner, signature } => {
-                grant.encode(w);
-                owner.encode(w);
+            Payload::Revocation { grant: access, owner: voter, signature }
+            | Payload::Veto { access, voter, signature } => {
+                access.encode(w);
+                voter.encode(w);
                 signature.encode(w);
             }
             Payload::DeployModule { code } => w.bytes(code),
@@ -527,8 +572,7 @@ impl Decode for Payload {
             },
             PayloadKind::EmergencyAccess => Payload::EmergencyAccess {
                 requester: PubKey::decode(r)?,
-                justification: String::from_utf8(r.bytes("justification", MAX_JUSTIFICATION)?)
-                    .map_err(|_| CodecError::NonCanonical { field: "justification", why: "not UTF-8" })?,
+                justification: r.list("sealed justifications", MAX_JUSTIFICATION_COPIES)?,
                 records: r.list("records", MAX_RECORDS_PER_ACCESS)?,
                 signature: Sig::decode(r)?,
             },
@@ -542,6 +586,11 @@ impl Decode for Payload {
             PayloadKind::Revocation => Payload::Revocation {
                 grant: Hash32::decode(r)?,
                 owner: PubKey::decode(r)?,
+                signature: Sig::decode(r)?,
+            },
+            PayloadKind::Veto => Payload::Veto {
+                access: Hash32::decode(r)?,
+                voter: PubKey::decode(r)?,
                 signature: Sig::decode(r)?,
             },
             // Bounded by the transaction's size only: admission names a module that is too large.

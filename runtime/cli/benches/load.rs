@@ -200,7 +200,7 @@ async fn main() {
     let mut rng = rand::rng();
     let grants: Vec<Transaction> = (0..n)
         .map(|i| {
-            let deposit = ecies::seal(&grantees[i].key.key().unwrap(), &[7; 32], &mut rng).unwrap();
+            let deposit = ecies::seal(&grantees[i].key.key().unwrap(), &[7; 32], b"", &mut rng).unwrap();
             let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
             let payload =
                 Payload::AccessGrant { grantee: grantees[i].key, purpose: 1, records: vec![access] };

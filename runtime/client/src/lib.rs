@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 
 use medchain_api::{
     AccessView, Audit, BlockList, BlockView, Challenge, CoinList, ErrorBody, ModuleView, ReadLogState,
-    RecordList, Status, Submitted, TransactionStatus, TransactionView, Uploaded,
+    RecordList, RecordView, Status, Submitted, TransactionStatus, TransactionView, Uploaded,
 };
 use medchain_api::{CHALLENGE_HEADER, READER_HEADER, SIGNATURE_HEADER};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use thiserror::Error;
 
-use medchain_api::read_message;
+use medchain_api::{read_message, view_message};
 use medchain_chain::block::Block;
 use medchain_chain::transaction::{Payload, Transaction};
 use medchain_primitives::Signer;
@@ -145,11 +145,6 @@ impl Client {
         }
     }
 
-    /// A patient's records (the first page).
-    pub async fn records(&self, patient: &PubKey) -> Result<RecordList, ClientError> {
-        self.get(&format!("/v1/patients/{patient}/records")).await
-    }
-
     /// The node's read log: size, head hash, and where it was last anchored on chain.
     pub async fn read_log(&self) -> Result<ReadLogState, ClientError> {
         self.get("/v1/reads").await
@@ -165,11 +160,6 @@ impl Client {
     /// The coins `key` can spend alone (the first page).
     pub async fn coins(&self, key: &PubKey) -> Result<CoinList, ClientError> {
         self.get(&format!("/v1/keys/{key}/coins")).await
-    }
-
-    /// A patient's audit log (the first page).
-    pub async fn audit(&self, patient: &PubKey) -> Result<Audit, ClientError> {
-        self.get(&format!("/v1/patients/{patient}/audit")).await
     }
 
     /// A grant or emergency access, with its share releases.
@@ -192,7 +182,7 @@ impl Client {
         let hash = Hash32::sha256(&ciphertext);
         let response = self
             .http
-            .put(format!("{}/v1/records/{hash}", self.base))
+            .put(format!("{}/v1/ciphertexts/{hash}", self.base))
             .body(ciphertext)
             .send()
             .await
@@ -200,14 +190,8 @@ impl Client {
         Ok(Self::answer::<Uploaded>(response).await?.hash)
     }
 
-    /// Downloads a record ciphertext, proving with a signed fresh challenge that `reader`
-    /// may read it.
-    pub async fn download(
-        &self,
-        chain_id: &Hash32,
-        reader: &Signer,
-        ciphertext: &Hash32,
-    ) -> Result<Vec<u8>, ClientError> {
+    /// A fresh challenge from the node, for one signed request.
+    async fn challenge(&self) -> Result<[u8; 32], ClientError> {
         let response = self
             .http
             .post(format!("{}/v1/challenge", self.base))
@@ -215,15 +199,23 @@ impl Client {
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         let Challenge { challenge, .. } = Self::answer(response).await?;
-        let challenge: [u8; 32] = challenge
-            .0
-            .try_into()
-            .map_err(|_| ClientError::Transport("the challenge is not 32 bytes".into()))?;
-        let signature = reader.sign(&read_message(chain_id, &challenge, ciphertext));
+        challenge.0.try_into().map_err(|_| ClientError::Transport("the challenge is not 32 bytes".into()))
+    }
+
+    /// A GET of `path` signed by `signer` over `message(challenge)` for a fresh challenge; the
+    /// answer's bytes.
+    async fn signed_get(
+        &self,
+        path: &str,
+        signer: &Signer,
+        message: impl FnOnce(&[u8; 32]) -> Hash32,
+    ) -> Result<Vec<u8>, ClientError> {
+        let challenge = self.challenge().await?;
+        let signature = signer.sign(&message(&challenge));
         let response = self
             .http
-            .get(format!("{}/v1/records/{ciphertext}", self.base))
-            .header(READER_HEADER, reader.key.to_hex())
+            .get(format!("{}{path}", self.base))
+            .header(READER_HEADER, signer.key.to_hex())
             .header(CHALLENGE_HEADER, hex::encode(challenge))
             .header(SIGNATURE_HEADER, hex::encode(signature.0))
             .send()
@@ -235,5 +227,57 @@ impl Client {
             return Err(Self::refusal(status, &bytes));
         }
         Ok(bytes.to_vec())
+    }
+
+    /// A private list of `patient`'s (`/v1/patients/{key}/...`), as `viewer` (the patient or a
+    /// registered auditor) sees it.
+    async fn view<T: DeserializeOwned>(
+        &self,
+        chain_id: &Hash32,
+        viewer: &Signer,
+        patient: &PubKey,
+        list: &str,
+    ) -> Result<T, ClientError> {
+        let path = format!("/v1/patients/{patient}/{list}");
+        let bytes = self.signed_get(&path, viewer, |c| view_message(chain_id, c, patient)).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Transport(format!("the node's answer does not parse: {e}")))
+    }
+
+    /// A patient's records, as `viewer` (the patient or a registered auditor) sees them.
+    pub async fn records(
+        &self,
+        chain_id: &Hash32,
+        viewer: &Signer,
+        patient: &PubKey,
+    ) -> Result<RecordList, ClientError> {
+        self.view(chain_id, viewer, patient, "records").await
+    }
+
+    /// A patient's audit log, as `viewer` (the patient or a registered auditor) sees it.
+    pub async fn audit(
+        &self,
+        chain_id: &Hash32,
+        viewer: &Signer,
+        patient: &PubKey,
+    ) -> Result<Audit, ClientError> {
+        self.view(chain_id, viewer, patient, "audit").await
+    }
+
+    /// One record as the chain holds it.
+    pub async fn record(&self, record: &Hash32) -> Result<RecordView, ClientError> {
+        self.get(&format!("/v1/records/{record}")).await
+    }
+
+    /// Downloads a record's ciphertext, proving with a signed fresh challenge naming the record
+    /// that `reader` may read it.
+    pub async fn download(
+        &self,
+        chain_id: &Hash32,
+        reader: &Signer,
+        record: &Hash32,
+    ) -> Result<Vec<u8>, ClientError> {
+        let path = format!("/v1/records/{record}/ciphertext");
+        self.signed_get(&path, reader, |c| read_message(chain_id, c, record)).await
     }
 }

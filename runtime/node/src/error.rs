@@ -74,6 +74,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, NodeCode::NotFound, message)
     }
 
+    /// 401 for a request that must be signed and is not (or not validly).
+    pub fn unauthorized(code: NodeCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
     /// 403 for reads that are not allowed.
     pub fn forbidden(code: NodeCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)

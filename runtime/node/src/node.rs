@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::{HeaderMap, StatusCode};
 use medchain_api::{
     Anchor, CHALLENGE_HEADER, NodeCode, READER_HEADER, ReadLogState, SIGNATURE_HEADER, read_message,
+    view_message,
 };
 use medchain_chain::block::Block;
 use medchain_chain::ledger::{Ledger, LedgerError};
@@ -210,14 +211,20 @@ impl Node {
         Ok(challenge)
     }
 
-    /// Checks a reader's signed challenge and finds the access that allows reading the blob.
-    pub(crate) fn authorize(&self, headers: &HeaderMap, blob: &Hash32) -> ApiResult<Authorized> {
+    /// The key that signed this request: its headers name the key, a challenge this node issued
+    /// (used once, here) and a signature over `message(challenge)`. Without them, or with a stale
+    /// challenge or a bad signature, the request is unauthenticated: 401 with the reason's code.
+    fn signed_request(
+        &self,
+        headers: &HeaderMap,
+        message: impl FnOnce(&[u8; 32]) -> Hash32,
+    ) -> ApiResult<PubKey> {
         let header = |name: &str| {
             headers.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-                ApiError::forbidden(NodeCode::MissingProof, format!("header `{name}` is missing"))
+                ApiError::unauthorized(NodeCode::MissingProof, format!("header `{name}` is missing"))
             })
         };
-        let reader = PubKey::from_hex(header(READER_HEADER)?).ok_or_else(|| {
+        let signer = PubKey::from_hex(header(READER_HEADER)?).ok_or_else(|| {
             ApiError::bad_request(
                 NodeCode::BadKey,
                 format!("`{READER_HEADER}` is not a compressed public key"),
@@ -225,58 +232,88 @@ impl Node {
         })?;
         let challenge: [u8; 32] =
             hex::decode(header(CHALLENGE_HEADER)?).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
-                ApiError::forbidden(NodeCode::BadChallenge, "the challenge is not 32 bytes of hex")
+                ApiError::unauthorized(NodeCode::BadChallenge, "the challenge is not 32 bytes of hex")
             })?;
         let signature: [u8; 64] =
             hex::decode(header(SIGNATURE_HEADER)?).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
-                ApiError::forbidden(NodeCode::BadSignature, "the signature is not 64 bytes of hex")
+                ApiError::unauthorized(NodeCode::BadSignature, "the signature is not 64 bytes of hex")
             })?;
         let issued = self.challenges.lock().map_err(|_| ApiError::poisoned())?.remove(&challenge);
         let fresh = issued
             .is_some_and(|at| SystemTime::now().duration_since(at).is_ok_and(|age| age < CHALLENGE_LIFETIME));
         if !fresh {
-            return Err(ApiError::forbidden(
+            return Err(ApiError::unauthorized(
                 NodeCode::BadChallenge,
                 "the challenge was not issued by this node, was used, or expired",
             ));
         }
-        let message = read_message(&self.ledger.chain().chain_id, &challenge, blob);
-        if !Sig(signature).verify(&reader, &message) {
-            return Err(ApiError::forbidden(
+        if !Sig(signature).verify(&signer, &message(&challenge)) {
+            return Err(ApiError::unauthorized(
                 NodeCode::BadSignature,
                 "the signature over the challenge does not verify",
             ));
         }
+        Ok(signer)
+    }
+
+    /// Checks a reader's signed request for `record` and finds what lets it read that record:
+    /// its ownership, or a live grant or emergency access on that very record. No other record
+    /// lends its readers anything.
+    pub(crate) fn authorize_read(&self, headers: &HeaderMap, record_id: &Hash32) -> ApiResult<Authorized> {
+        let chain_id = self.ledger.chain().chain_id;
+        let reader =
+            self.signed_request(headers, |challenge| read_message(&chain_id, challenge, record_id))?;
         let _reading = self.reading()?;
         let store = self.ledger.store();
         let height = self.ledger.tip().map_err(ApiError::state)?.height;
-        for record_id in store.records_by_ciphertext(blob).map_err(ApiError::state)? {
-            let Some(record) = store.record(&record_id).map_err(ApiError::state)? else { continue };
-            if record.patient == reader {
-                return Ok(Authorized { reader, patient: record.patient, record: record_id, access: None });
-            }
-            for access_id in store.patient_accesses(&record.patient).map_err(ApiError::state)? {
-                let Some(access) = store.grant(&access_id).map_err(ApiError::state)? else { continue };
-                if access.grantee == reader
-                    && access.records.contains(&record_id)
-                    && self
-                        .ledger
-                        .chain()
-                        .access_active(store, &access_id, height)
-                        .map_err(ApiError::state)?
-                {
-                    return Ok(Authorized {
-                        reader,
-                        patient: record.patient,
-                        record: record_id,
-                        access: Some((access_id, access.emergency)),
-                    });
-                }
+        let record = store
+            .record(record_id)
+            .map_err(ApiError::state)?
+            .ok_or_else(|| ApiError::not_found(format!("record {record_id} is not on chain")))?;
+        if record.patient == reader {
+            return Ok(Authorized { reader, patient: record.patient, record: *record_id, access: None });
+        }
+        for access_id in store.patient_accesses(&record.patient).map_err(ApiError::state)? {
+            let Some(access) = store.grant(&access_id).map_err(ApiError::state)? else { continue };
+            if access.grantee == reader
+                && access.records.contains(record_id)
+                && self.ledger.chain().access_active(store, &access_id, height).map_err(ApiError::state)?
+            {
+                return Ok(Authorized {
+                    reader,
+                    patient: record.patient,
+                    record: *record_id,
+                    access: Some((access_id, access.emergency)),
+                });
             }
         }
         Err(ApiError::forbidden(
             NodeCode::NoAccess,
             "no live grant, emergency access or ownership lets this key read this record",
         ))
+    }
+
+    /// Checks a viewer's signed request for `patient`'s private lists (records, audit log): the
+    /// patient itself, or a key holding the chain's auditor role at the tip.
+    pub(crate) fn authorize_view(&self, headers: &HeaderMap, patient: &PubKey) -> ApiResult<PubKey> {
+        let chain = self.ledger.chain();
+        let viewer =
+            self.signed_request(headers, |challenge| view_message(&chain.chain_id, challenge, patient))?;
+        if viewer == *patient {
+            return Ok(viewer);
+        }
+        let _reading = self.reading()?;
+        let auditor = match chain.auditor {
+            Some(role) => self.ledger.store().has_role(&viewer, role).map_err(ApiError::state)?,
+            None => false,
+        };
+        if auditor {
+            Ok(viewer)
+        } else {
+            Err(ApiError::forbidden(
+                NodeCode::NoAccess,
+                "only the patient or a registered auditor may see a patient's records and audit log",
+            ))
+        }
     }
 }

@@ -38,8 +38,8 @@ pub enum EciesError {
     /// The ephemeral key is not a valid compressed key.
     #[error("envelope's ephemeral key is not a valid public key")]
     BadEphemeralKey,
-    /// Authentication failed: wrong recipient key, or the envelope was altered.
-    #[error("envelope does not open with this key (wrong recipient, or altered)")]
+    /// Authentication failed: wrong recipient key, sealed for another context, or altered.
+    #[error("envelope does not open with this key (wrong recipient, sealed for something else, or altered)")]
     Authentication,
     /// The plaintext is larger than [`MAX_PLAINTEXT`].
     #[error("plaintext is {0} bytes, more than {MAX_PLAINTEXT}")]
@@ -61,14 +61,16 @@ fn shared_x(secret: &SecretKey, public: &PublicKey) -> [u8; 32] {
     x
 }
 
-fn associated_data(ephemeral: &[u8; 33], recipient: &[u8; 33]) -> Vec<u8> {
-    [&[ENVELOPE_VERSION][..], ephemeral, recipient].concat()
+fn associated_data(ephemeral: &[u8; 33], recipient: &[u8; 33], context: &[u8]) -> Vec<u8> {
+    [&[ENVELOPE_VERSION][..], ephemeral, recipient, context].concat()
 }
 
-/// Encrypts `plaintext` to `recipient`, with randomness from `rng`.
+/// Encrypts `plaintext` to `recipient`, bound to `context` (what the envelope is for: it opens
+/// only with the same context), with randomness from `rng`.
 pub fn seal<R: RngCore + CryptoRng>(
     recipient: &PublicKey,
     plaintext: &[u8],
+    context: &[u8],
     rng: &mut R,
 ) -> Result<Vec<u8>, EciesError> {
     if plaintext.len() > MAX_PLAINTEXT {
@@ -80,7 +82,7 @@ pub fn seal<R: RngCore + CryptoRng>(
     let mut nonce = [0u8; 12];
     rng.fill_bytes(&mut nonce);
     let cipher = cipher(&shared_x(&ephemeral_secret, recipient), &ephemeral, &recipient_bytes);
-    let aad = associated_data(&ephemeral, &recipient_bytes);
+    let aad = associated_data(&ephemeral, &recipient_bytes, context);
     let ciphertext = cipher
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
         .map_err(|_| EciesError::TooLarge(plaintext.len()))?;
@@ -96,8 +98,8 @@ pub fn is_envelope(bytes: &[u8], plaintext_len: usize) -> bool {
         && bytes.get(1..34).is_some_and(|ephemeral| PublicKey::from_slice(ephemeral).is_ok())
 }
 
-/// Decrypts an envelope with the recipient's secret key.
-pub fn open(recipient: &SecretKey, envelope: &[u8]) -> Result<Vec<u8>, EciesError> {
+/// Decrypts an envelope with the recipient's secret key and the context it was sealed for.
+pub fn open(recipient: &SecretKey, envelope: &[u8], context: &[u8]) -> Result<Vec<u8>, EciesError> {
     if envelope.len() < ENVELOPE_OVERHEAD {
         return Err(EciesError::Truncated(envelope.len()));
     }
@@ -112,7 +114,7 @@ pub fn open(recipient: &SecretKey, envelope: &[u8]) -> Result<Vec<u8>, EciesErro
     let ephemeral_key = PublicKey::from_slice(&ephemeral).map_err(|_| EciesError::BadEphemeralKey)?;
     let recipient_bytes = PublicKey::from_secret_key(SECP256K1, recipient).serialize();
     let cipher = cipher(&shared_x(recipient, &ephemeral_key), &ephemeral, &recipient_bytes);
-    let aad = associated_data(&ephemeral, &recipient_bytes);
+    let aad = associated_data(&ephemeral, &recipient_bytes, context);
     cipher
         .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &aad })
         .map_err(|_| EciesError::Authentication)
@@ -131,12 +133,12 @@ mod tests {
     fn round_trips_and_is_fresh_each_time() {
         let (secret, public) = keys(1);
         let mut rng = rand::rng();
-        let a = seal(&public, b"record key", &mut rng).unwrap();
-        let b = seal(&public, b"record key", &mut rng).unwrap();
+        let a = seal(&public, b"record key", b"ctx", &mut rng).unwrap();
+        let b = seal(&public, b"record key", b"ctx", &mut rng).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), ENVELOPE_OVERHEAD + 10);
-        assert_eq!(open(&secret, &a).unwrap(), b"record key");
-        assert_eq!(open(&secret, &b).unwrap(), b"record key");
+        assert_eq!(open(&secret, &a, b"ctx").unwrap(), b"record key");
+        assert_eq!(open(&secret, &b, b"ctx").unwrap(), b"record key");
     }
 
     #[test]
@@ -144,19 +146,24 @@ mod tests {
         let (_, public) = keys(1);
         let (other, _) = keys(2);
         let (secret, _) = keys(1);
-        let envelope = seal(&public, b"k", &mut rand::rng()).unwrap();
-        assert_eq!(open(&other, &envelope), Err(EciesError::Authentication));
+        let envelope = seal(&public, b"k", b"ctx", &mut rand::rng()).unwrap();
+        assert_eq!(open(&other, &envelope, b"ctx"), Err(EciesError::Authentication));
+        assert_eq!(
+            open(&secret, &envelope, b"another"),
+            Err(EciesError::Authentication),
+            "bound to its context"
+        );
         for i in 0..envelope.len() {
             let mut altered = envelope.clone();
             altered[i] ^= 1;
-            assert!(open(&secret, &altered).is_err(), "altering byte {i} went unnoticed");
+            assert!(open(&secret, &altered, b"ctx").is_err(), "altering byte {i} went unnoticed");
         }
-        assert_eq!(open(&secret, &envelope[..10]), Err(EciesError::Truncated(10)));
+        assert_eq!(open(&secret, &envelope[..10], b"ctx"), Err(EciesError::Truncated(10)));
         let mut future = envelope.clone();
         future[0] = 2;
-        assert_eq!(open(&secret, &future), Err(EciesError::UnsupportedVersion(2)));
+        assert_eq!(open(&secret, &future, b"ctx"), Err(EciesError::UnsupportedVersion(2)));
         assert_eq!(
-            seal(&public, &[0; MAX_PLAINTEXT + 1], &mut rand::rng()),
+            seal(&public, &[0; MAX_PLAINTEXT + 1], b"", &mut rand::rng()),
             Err(EciesError::TooLarge(MAX_PLAINTEXT + 1))
         );
     }

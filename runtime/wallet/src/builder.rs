@@ -11,7 +11,8 @@ use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_primitives::{Hash32, PubKey, Signer};
 use thiserror::Error;
 
-/// The sequence of every input and record access the builder makes: final, no relative lock.
+/// The sequence of every input the builder makes, and of each record access whose clause needs
+/// no relative lock: final.
 pub const FINAL_SEQUENCE: u32 = u32::MAX;
 
 /// A coin its key can spend alone with a pay-to-key signature.
@@ -201,12 +202,19 @@ impl TxBuilder {
         let mut tx = Transaction::new(inputs, outputs, self.payload);
         tx.expiry = self.expiry;
         tx.fuel = self.fuel;
+        if let Some(unlock) = &self.unlock {
+            // The sequence is signed: the clause chosen says which relative lock it needs.
+            let (_, sequence) = unlock_script(unlock, &Hash32::default())?;
+            for access in tx.payload.record_accesses_mut() {
+                access.sequence = sequence.unwrap_or(FINAL_SEQUENCE);
+            }
+        }
         let digest = tx.signing_digest(chain_id);
         if let Some(author) = &self.author {
             tx.payload.set_signature(author.sign(&digest));
         }
         if let Some(unlock) = &self.unlock {
-            let script = unlock_script(unlock, &digest)?;
+            let (script, _) = unlock_script(unlock, &digest)?;
             for access in tx.payload.record_accesses_mut() {
                 access.unlock = script.clone();
             }
@@ -251,8 +259,9 @@ fn fee_for_fuel(coins: &[Spendable], height: u32, paid: u64, fuel: u64, records:
     fee
 }
 
-/// The unlocking script of the records' policy for the transaction's digest.
-fn unlock_script(unlock: &PolicyUnlock, digest: &Hash32) -> Result<Vec<u8>, BuildError> {
+/// The unlocking script of the records' policy for the transaction's digest, and the relative
+/// lock (sequence) its clause needs, if any.
+fn unlock_script(unlock: &PolicyUnlock, digest: &Hash32) -> Result<(Vec<u8>, Option<u32>), BuildError> {
     let holdings = Holdings { digest: digest.0, ..unlock.holdings.clone() };
     let plan = satisfy(&unlock.compiled, &holdings);
     let witness = match unlock.clause {
@@ -277,7 +286,7 @@ fn unlock_script(unlock: &PolicyUnlock, digest: &Hash32) -> Result<Vec<u8>, Buil
             }
         },
     };
-    Ok(witness.script())
+    Ok((witness.script(), witness.requirements.sequence))
 }
 
 /// Signs every input as spending [`pay_to_key`] of `signers[i]`.

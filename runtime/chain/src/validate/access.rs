@@ -2,21 +2,27 @@
 //! access as an input's lock runs against a spend, without consuming the record; the access is
 //! then recorded where the patient's audit log finds it. An institution holds at most one live
 //! emergency access on a record.
+//!
+//! A grant's relative locks (`older`) count from the record's storage, as a spend's count from
+//! its coin. An emergency access's count from its own request: they are its veto window, in
+//! blocks, during which the patient or the record's share holders may veto it, and only after
+//! which its shares and reads unlock.
 
 use std::sync::Arc;
 
 use medchain_primitives::codec::Encode;
-use medchain_primitives::ecies::is_envelope;
+use medchain_primitives::ecies::{ENVELOPE_OVERHEAD, is_envelope};
 use medchain_primitives::{PubKey, Sig};
 
+use super::AccessStatus;
 use super::TxError;
 use super::payload::Step;
 use crate::host::AccessInfo;
-use crate::limits::RECORD_SECRET_SIZE;
+use crate::limits::{MAX_JUSTIFICATION, RECORD_SECRET_SIZE};
 use crate::scripts::{ScriptCheck, Subject};
 use crate::state::{GrantEntry, StateRead};
 use crate::store::{Store, Table};
-use crate::transaction::RecordAccess;
+use crate::transaction::{RecordAccess, Sealed};
 use crate::verdict::Rejection;
 
 /// `AccessGrant`: `grantee` may read `records` for `purpose`, as each record's policy allows.
@@ -26,7 +32,7 @@ pub(super) fn grant<S: Store + ?Sized>(
     purpose: u32,
     records: &[RecordAccess],
 ) -> Result<(), Rejection<TxError>> {
-    let patient = check_records(step, records, (*grantee, purpose, false))?;
+    let (patient, _) = check_records(step, records, (*grantee, purpose, false))?;
     let entry = GrantEntry {
         grantee: *grantee,
         purpose,
@@ -34,42 +40,61 @@ pub(super) fn grant<S: Store + ?Sized>(
         patient,
         expiry: step.tx.expiry,
         height: step.context.height,
+        unlocks: step.context.height,
         emergency: false,
-        justification: String::new(),
+        justification: Vec::new(),
     };
     put_access(step, &entry);
     Ok(())
 }
 
-/// `EmergencyAccess`: a registered institution breaks the glass, with a justification and an
-/// expiry, as each record's policy allows.
+/// `EmergencyAccess`: a registered institution breaks the glass, with a sealed justification
+/// and an expiry, as each record's policy allows; usable once its veto window closes.
 pub(super) fn emergency<S: Store + ?Sized>(
     step: &mut Step<'_, '_, S>,
     requester: &PubKey,
-    justification: &str,
+    justification: &[Sealed],
     records: &[RecordAccess],
     signature: &Sig,
 ) -> Result<(), Rejection<TxError>> {
-    if justification.trim().is_empty() {
+    // The text is the patient's health information: on chain only sealed, each copy an
+    // envelope of at least one and at most MAX_JUSTIFICATION bytes.
+    let sealed_text = |copy: &Sealed| {
+        copy.0.len() > ENVELOPE_OVERHEAD
+            && copy.0.len() <= ENVELOPE_OVERHEAD.saturating_add(MAX_JUSTIFICATION)
+            && is_envelope(&copy.0, copy.0.len().saturating_sub(ENVELOPE_OVERHEAD))
+    };
+    if justification.is_empty() {
         return Err(TxError::EmptyJustification.into());
+    }
+    if !justification.iter().all(sealed_text) {
+        return Err(TxError::UnsealedJustification.into());
     }
     if step.tx.expiry <= step.context.height {
         return Err(TxError::MissingExpiry.into());
     }
     step.require_institution(requester, "requester")?;
     step.signed(signature, requester, "requester")?;
-    let patient = check_records(step, records, (*requester, 0, true))?;
-    // One live emergency access per institution and record: no renewal without a new
-    // request, which needs the old one to end and lands in the audit log on its own.
+    let (patient, window) = check_records(step, records, (*requester, 0, true))?;
+    // One live emergency access per institution and record (waiting or usable): no renewal
+    // without a new request, which needs the old one to end and lands in the audit log on its
+    // own.
     for earlier in step.overlay.patient_accesses(&patient)? {
         let Some(access) = step.overlay.grant(&earlier)? else { continue };
         if access.emergency
             && access.grantee == *requester
             && records.iter().any(|r| access.records.contains(&r.record))
-            && step.chain.access_active(&*step.overlay, &earlier, step.context.height)?
+            && matches!(
+                step.chain.access_status(&*step.overlay, &earlier, step.context.height)?,
+                AccessStatus::Usable | AccessStatus::Waiting { .. }
+            )
         {
             return Err(TxError::EmergencyStillLive(earlier).into());
         }
+    }
+    let unlocks = step.context.height.checked_add(window).ok_or(TxError::VetoWindowTooLong)?;
+    if unlocks >= step.tx.expiry {
+        return Err(TxError::VetoWindowTooLong.into());
     }
     let entry = GrantEntry {
         grantee: *requester,
@@ -78,8 +103,9 @@ pub(super) fn emergency<S: Store + ?Sized>(
         patient,
         expiry: step.tx.expiry,
         height: step.context.height,
+        unlocks,
         emergency: true,
-        justification: justification.to_owned(),
+        justification: justification.to_vec(),
     };
     put_access(step, &entry);
     Ok(())
@@ -95,12 +121,14 @@ fn put_access<S: Store + ?Sized>(step: &mut Step<'_, '_, S>, entry: &GrantEntry)
 
 /// Queues each record's policy as a script check against the access (for `grantee`, with
 /// `purpose`, an emergency or not), after the rules that need no script. Returns the records'
-/// owner.
+/// owner and, for an emergency, its veto window in blocks (the longest relative lock its
+/// records' sequences declare).
 fn check_records<S: Store + ?Sized>(
     step: &mut Step<'_, '_, S>,
     records: &[RecordAccess],
     (grantee, purpose, emergency): (PubKey, u32, bool),
-) -> Result<PubKey, Rejection<TxError>> {
+) -> Result<(PubKey, u32), Rejection<TxError>> {
+    let mut window = 0u32;
     let info = Arc::new(AccessInfo {
         grantee,
         purpose,
@@ -119,8 +147,18 @@ fn check_records<S: Store + ?Sized>(
             deposit if is_envelope(deposit, RECORD_SECRET_SIZE) => Some(grantee),
             _ => return Err(TxError::BadDeposit(access.record).into()),
         };
-        let what = format!("record {}", access.record);
-        step.chain.check_relative_lock(step.parent, access.sequence, record.height, step.context, &what)?;
+        if emergency {
+            window = window.max(veto_window(access.sequence)?);
+        } else {
+            let what = format!("record {}", access.record);
+            step.chain.check_relative_lock(
+                step.parent,
+                access.sequence,
+                record.height,
+                step.context,
+                &what,
+            )?;
+        }
         step.checks.push(ScriptCheck {
             subject: Subject::Record(access.record),
             unlock: access.unlock.clone(),
@@ -132,5 +170,18 @@ fn check_records<S: Store + ?Sized>(
             ..step.scope.check(step.tx, step.context)
         });
     }
-    Ok(owner.ok_or(TxError::NoRecords)?)
+    Ok((owner.ok_or(TxError::NoRecords)?, window))
+}
+
+/// The veto window, in blocks, that an emergency access's sequence declares (BIP 68 encoding):
+/// none when relative locks are disabled; a time-based lock is refused, as a window is counted
+/// in blocks.
+fn veto_window(sequence: u32) -> Result<u32, TxError> {
+    if sequence & (1 << 31) != 0 {
+        Ok(0)
+    } else if sequence & (1 << 22) != 0 {
+        Err(TxError::TimeBasedVetoWindow)
+    } else {
+        Ok(sequence & 0xffff)
+    }
 }

@@ -6,7 +6,8 @@ use medchain_vm::ScriptError;
 use thiserror::Error;
 
 use crate::limits::{
-    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
+    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_JUSTIFICATION, MAX_TX_SIZE,
+    MEDIAN_TIME_SPAN,
 };
 use crate::verdict::Rejection;
 
@@ -137,6 +138,31 @@ pub enum TxError {
     /// An emergency without a justification.
     #[error("an emergency access needs a justification")]
     EmptyJustification,
+    /// A justification that is not sealed: each copy must be an envelope of 1 to
+    /// [`MAX_JUSTIFICATION`] bytes.
+    #[error("the justification must be sealed: envelopes of 1 to {MAX_JUSTIFICATION} bytes each")]
+    UnsealedJustification,
+    /// A veto window that reaches the access's expiry (or the last height).
+    #[error("the veto window must close before the emergency access expires")]
+    VetoWindowTooLong,
+    /// A veto window in time rather than blocks.
+    #[error("an emergency access's veto window is counted in blocks, not time")]
+    TimeBasedVetoWindow,
+    /// A share release while the emergency's veto window is open.
+    #[error("the emergency access is in its veto window until height {0}")]
+    VetoWindowOpen(u32),
+    /// A veto vote after the emergency's veto window closed.
+    #[error("the emergency access's veto window closed at height {0}")]
+    VetoWindowClosed(u32),
+    /// A share release for a vetoed emergency.
+    #[error("emergency access {0} was vetoed")]
+    Vetoed(Hash32),
+    /// A veto vote by a key that is neither the patient nor a covered record's share holder.
+    #[error("only the patient or a covered record's share holder may veto")]
+    NotGuardian,
+    /// A veto vote cast twice.
+    #[error("this key already voted to veto this emergency access")]
+    DuplicateVeto,
     /// An access without an expiry after its height.
     #[error("an emergency access needs an expiry after its height")]
     MissingExpiry,
@@ -227,6 +253,14 @@ impl TxError {
             TxError::BadDeposit(_) => "BAD_DEPOSIT",
             TxError::EmptyJustification => "EMPTY_JUSTIFICATION",
             TxError::MissingExpiry => "MISSING_EXPIRY",
+            TxError::UnsealedJustification => "UNSEALED_JUSTIFICATION",
+            TxError::VetoWindowTooLong => "VETO_WINDOW_TOO_LONG",
+            TxError::TimeBasedVetoWindow => "TIME_BASED_VETO_WINDOW",
+            TxError::VetoWindowOpen(_) => "VETO_WINDOW_OPEN",
+            TxError::VetoWindowClosed(_) => "VETO_WINDOW_CLOSED",
+            TxError::Vetoed(_) => "VETOED",
+            TxError::NotGuardian => "NOT_GUARDIAN",
+            TxError::DuplicateVeto => "DUPLICATE_VETO",
             TxError::UnknownAccess(_) => "UNKNOWN_ACCESS",
             TxError::AlreadyRevoked(_) => "ALREADY_REVOKED",
             TxError::NotOwner => "NOT_OWNER",

@@ -12,6 +12,7 @@ mod records;
 mod revocation;
 mod roles;
 mod share_release;
+mod veto;
 
 use std::collections::BTreeSet;
 
@@ -23,7 +24,7 @@ pub use error::{BlockError, TxError};
 use payload::Step;
 
 use crate::block::{BLOCK_VERSION, Block};
-use crate::genesis::{Genesis, MEDICAL_INSTITUTION};
+use crate::genesis::{AUDITOR, Genesis, MEDICAL_INSTITUTION};
 use crate::limits::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
     fuel_fee,
@@ -49,6 +50,9 @@ pub struct Chain {
     pub chain_id: Hash32,
     /// The medical-institution role's number.
     pub medical_institution: u32,
+    /// The auditor role's number, if the genesis defines one: its holders may see every
+    /// patient's records and audit log.
+    pub auditor: Option<u32>,
 }
 
 /// The tip of the chain.
@@ -75,12 +79,31 @@ fn time_key(height: u32) -> Vec<u8> {
     [b"time".as_slice(), &height.to_be_bytes()].concat()
 }
 
+/// Where an access stands at a height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessStatus {
+    /// No access has that id.
+    Unknown,
+    /// An emergency access in its veto window: usable from `until` on, unless vetoed first.
+    Waiting {
+        /// The first height at which it may be used.
+        until: u32,
+    },
+    /// It allows reads.
+    Usable,
+    /// Vetoed in its window: it never allows a read.
+    Vetoed,
+    /// Expired, revoked, or its institution's role withdrawn.
+    Ended,
+}
+
 impl Chain {
     /// The chain of a genesis configuration.
     pub fn new(genesis: Genesis) -> Chain {
         let chain_id = genesis.chain_id();
         let medical_institution = genesis.role(MEDICAL_INSTITUTION).unwrap_or(u32::MAX);
-        Chain { genesis, chain_id, medical_institution }
+        let auditor = genesis.role(AUDITOR);
+        Chain { genesis, chain_id, medical_institution, auditor }
     }
 
     /// The outpoint of genesis allocation `index`: the chain id stands in for a transaction id.
@@ -112,24 +135,44 @@ impl Chain {
         changes
     }
 
-    /// Whether a grant or emergency access still allows reads at chain height `height`: not
-    /// expired, not revoked in any block up to `height`, and for an emergency access, its
-    /// institution has held the medical-institution role without a break since the access (a
-    /// withdrawal ends it for good, whatever a later registration says).
+    /// Whether a grant or emergency access allows reads at chain height `height`.
     pub fn access_active<S: Store + ?Sized>(
         &self,
         state: &S,
         txid: &Hash32,
         height: u32,
     ) -> Result<bool, StateError> {
-        let Some(access) = state.grant(txid)? else { return Ok(false) };
+        Ok(self.access_status(state, txid, height)? == AccessStatus::Usable)
+    }
+
+    /// Where a grant or emergency access stands at chain height `height`. It ends when it
+    /// expires, is revoked (or vetoed) in any block up to `height`, or, for an emergency access,
+    /// when its institution's medical-institution role breaks after the request (a withdrawal
+    /// ends it for good, whatever a later registration says). Until its veto window closes, an
+    /// emergency access waits.
+    pub fn access_status<S: Store + ?Sized>(
+        &self,
+        state: &S,
+        txid: &Hash32,
+        height: u32,
+    ) -> Result<AccessStatus, StateError> {
+        let Some(access) = state.grant(txid)? else { return Ok(AccessStatus::Unknown) };
+        let revoked = state.revoked_at(txid)?.filter(|at| *at <= height);
+        if let Some(at) = revoked {
+            return Ok(if at < access.unlocks { AccessStatus::Vetoed } else { AccessStatus::Ended });
+        }
         let expired = access.expiry != 0 && height >= access.expiry;
-        let revoked = state.revoked_at(txid)?.is_some_and(|at| at <= height);
         let lapsed = access.emergency
             && state
                 .role_since(&access.grantee, self.medical_institution)?
                 .is_none_or(|since| since > access.height);
-        Ok(!expired && !revoked && !lapsed)
+        Ok(if expired || lapsed {
+            AccessStatus::Ended
+        } else if height < access.unlocks {
+            AccessStatus::Waiting { until: access.unlocks }
+        } else {
+            AccessStatus::Usable
+        })
     }
 
     /// The tip recorded in `state`, if the state is initialized.

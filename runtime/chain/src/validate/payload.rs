@@ -3,7 +3,9 @@
 
 use medchain_primitives::{Hash32, PubKey, Sig};
 
-use super::{Chain, Context, Scope, TxError, access, deploy, records, revocation, roles, share_release};
+use super::{
+    Chain, Context, Scope, TxError, access, deploy, records, revocation, roles, share_release, veto,
+};
 use crate::scripts::ScriptCheck;
 use crate::state::StateRead;
 use crate::store::{Overlay, Store};
@@ -77,5 +79,6 @@ pub(super) fn apply<S: Store + ?Sized>(step: &mut Step<'_, '_, S>) -> Result<(),
         }
         Payload::DeployModule { code } => deploy::apply(step, code),
         Payload::Revocation { grant, owner, signature } => revocation::apply(step, grant, owner, signature),
+        Payload::Veto { access, voter, signature } => veto::apply(step, access, voter, signature),
     }
 }

@@ -1,12 +1,12 @@
 //! Share releases: a holder of a record's emergency key share re-seals it to the requester of
-//! a live emergency access on that record, once, while the requester's institution still
-//! holds its role.
+//! a live emergency access on that record, once, after its veto window and while the
+//! requester's institution still holds its role.
 
 use medchain_primitives::ecies::is_envelope;
 use medchain_primitives::{Hash32, PubKey, Sig};
 
-use super::TxError;
 use super::payload::Step;
+use super::{AccessStatus, TxError};
 use crate::limits::KEY_SHARE_SIZE;
 use crate::state::StateRead;
 use crate::store::{Store, Table};
@@ -24,12 +24,19 @@ pub(super) fn apply<S: Store + ?Sized>(
     if !access.emergency {
         return Err(TxError::NotEmergency(*emergency).into());
     }
-    if access.expiry <= step.context.height || step.overlay.revoked_at(emergency)?.is_some() {
-        return Err(TxError::EmergencyExpired.into());
-    }
-    if !step.chain.access_active(&*step.overlay, emergency, step.context.height)? {
-        // Its institution's role lapsed since the access (the checks above name the rest).
-        return Err(TxError::NotInstitution("emergency requester").into());
+    match step.chain.access_status(&*step.overlay, emergency, step.context.height)? {
+        AccessStatus::Usable => {}
+        AccessStatus::Waiting { until } => return Err(TxError::VetoWindowOpen(until).into()),
+        AccessStatus::Vetoed => return Err(TxError::Vetoed(*emergency).into()),
+        AccessStatus::Ended | AccessStatus::Unknown
+            if access.expiry <= step.context.height || step.overlay.revoked_at(emergency)?.is_some() =>
+        {
+            return Err(TxError::EmergencyExpired.into());
+        }
+        // Its institution's role lapsed since the access.
+        AccessStatus::Ended | AccessStatus::Unknown => {
+            return Err(TxError::NotInstitution("emergency requester").into());
+        }
     }
     if !access.records.contains(record) {
         return Err(TxError::RecordNotInAccess(*record).into());

@@ -6,13 +6,18 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use miette::miette;
 
+use std::collections::BTreeMap;
+
 use medchain_api::{
-    AccessView, Audit, BlockList, BlockView, CoinList, ModuleView, ReadLogState, RecordList, Status,
-    TransactionView,
+    AccessView, Audit, BlockList, BlockView, CoinList, ModuleView, ReadLogState, RecordList, RecordView,
+    Status, TransactionView,
 };
 use medchain_client::{Client, ClientError};
+use medchain_primitives::{Hash32, PubKey, Signer};
+use medchain_wallet::deposit::open_justification;
 
 use super::connect::NodeArgs;
+use super::keys::KeyArgs;
 use serde::Serialize;
 
 #[derive(Debug, Args)]
@@ -33,10 +38,25 @@ enum Query {
     Blocks,
     /// One block, encoded.
     Block { height: String },
-    /// A patient's stored records.
-    Records { patient: String },
-    /// A patient's audit log: accesses and reads.
-    Audit { patient: String },
+    /// A patient's stored records, as the patient (or a registered auditor) sees them.
+    Records {
+        /// The patient (the key file's own key if not given).
+        patient: Option<String>,
+        /// The viewer: the patient or a registered auditor.
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// A patient's audit log, accesses and reads, as the patient (or a registered auditor)
+    /// sees it, with the emergency justifications sealed to the viewer opened.
+    Audit {
+        /// The patient (the key file's own key if not given).
+        patient: Option<String>,
+        /// The viewer: the patient or a registered auditor.
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// One record as the chain holds it: its patient, release, ciphertext hash, policy, shares.
+    Record { record: String },
     /// A grant or emergency access, with its share releases.
     Access { txid: String },
     /// The coins a key can spend.
@@ -54,13 +74,52 @@ impl Query {
             Query::Transaction { txid } => format!("/v1/transactions/{txid}"),
             Query::Blocks => "/v1/blocks".into(),
             Query::Block { height } => format!("/v1/blocks/{height}"),
-            Query::Records { patient } => format!("/v1/patients/{patient}/records"),
-            Query::Audit { patient } => format!("/v1/patients/{patient}/audit"),
+            Query::Records { .. } | Query::Audit { .. } => String::new(),
+            Query::Record { record } => format!("/v1/records/{record}"),
             Query::Access { txid } => format!("/v1/accesses/{txid}"),
             Query::Coins { key } => format!("/v1/keys/{key}/coins"),
             Query::Reads => "/v1/reads".into(),
             Query::Module { hash } => format!("/v1/modules/{hash}"),
         }
+    }
+}
+
+/// The chain id, the viewer and the patient of a signed view.
+async fn viewing(
+    client: &Client,
+    key: &KeyArgs,
+    patient: Option<&str>,
+) -> miette::Result<Result<(Hash32, Signer, PubKey), ClientError>> {
+    let viewer = key.signer()?;
+    let patient = match patient {
+        Some(text) => {
+            PubKey::from_hex(text).ok_or_else(|| miette!("`{text}` is not a compressed public key"))?
+        }
+        None => viewer.key,
+    };
+    Ok(client.status().await.map(|status| (status.chain_id, viewer, patient)))
+}
+
+/// An audit log as its viewer reads it: the node's answer, and the justifications sealed to
+/// the viewer, opened, by access.
+#[derive(Serialize)]
+struct AuditAsSeen {
+    #[serde(flatten)]
+    audit: Audit,
+    justifications: BTreeMap<Hash32, String>,
+}
+
+impl AuditAsSeen {
+    fn by(viewer: &Signer, audit: Audit) -> AuditAsSeen {
+        let justifications = audit
+            .accesses
+            .iter()
+            .filter_map(|a| {
+                open_justification(&viewer.secret, a.justification.iter().map(|c| c.0.as_slice()))
+                    .map(|text| (a.access, text))
+            })
+            .collect();
+        AuditAsSeen { audit, justifications }
     }
 }
 
@@ -101,8 +160,26 @@ pub fn run(args: QueryArgs) -> miette::Result<ExitCode> {
             Query::Transaction { .. } => answer(client.get::<TransactionView>(&path).await),
             Query::Blocks => answer(client.get::<BlockList>(&path).await),
             Query::Block { .. } => answer(client.get::<BlockView>(&path).await),
-            Query::Records { .. } => answer(client.get::<RecordList>(&path).await),
-            Query::Audit { .. } => answer(client.get::<Audit>(&path).await),
+            Query::Records { patient, key } => {
+                let (chain_id, viewer, patient) = match viewing(&client, &key, patient.as_deref()).await? {
+                    Ok(view) => view,
+                    Err(e) => return answer::<RecordList>(Err(e)),
+                };
+                answer(client.records(&chain_id, &viewer, &patient).await)
+            }
+            Query::Audit { patient, key } => {
+                let (chain_id, viewer, patient) = match viewing(&client, &key, patient.as_deref()).await? {
+                    Ok(view) => view,
+                    Err(e) => return answer::<Audit>(Err(e)),
+                };
+                answer(
+                    client
+                        .audit(&chain_id, &viewer, &patient)
+                        .await
+                        .map(|audit| AuditAsSeen::by(&viewer, audit)),
+                )
+            }
+            Query::Record { .. } => answer(client.get::<RecordView>(&path).await),
             Query::Access { .. } => answer(client.get::<AccessView>(&path).await),
             Query::Coins { .. } => answer(client.get::<CoinList>(&path).await),
             Query::Reads => answer(client.get::<ReadLogState>(&path).await),

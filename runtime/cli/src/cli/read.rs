@@ -1,18 +1,19 @@
 //! `medchain read`: download a record through a grant or an emergency access and decrypt it:
 //! the record key comes from the grant's key deposit, or from the key shares released to the
-//! emergency's requester.
+//! emergency's requester (each checked). What decrypts is checked against the release's
+//! commitment; a deposit, share or record that does not hold is refused with its own code.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use medchain_api::AccessView;
+use medchain_api::{AccessView, RecordView};
 use medchain_chain::transaction::Transaction;
 use medchain_client::{Client, ClientError};
 use medchain_primitives::codec::Decode;
 use medchain_primitives::{Hash32, Signer};
-use medchain_wallet::deposit::{open_record_secret, recover_from_shares};
+use medchain_wallet::deposit::{KeyError, open_record_secret, recover_from_shares};
 use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::record::{self, RecordSecret};
 use miette::{IntoDiagnostic, miette};
@@ -20,6 +21,7 @@ use miette::{IntoDiagnostic, miette};
 use super::connect::NodeArgs;
 use super::keys::KeyArgs;
 use super::query::block_on;
+use super::tx::chain_shares;
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
@@ -42,11 +44,12 @@ pub struct ReadArgs {
     force: bool,
 }
 
-/// Why a read failed: the node refused, what it served is not the record its release
-/// committed to, or it does not open.
+/// Why a read failed: the node refused; what the reader was given does not hold (a deposit
+/// that does not open for this record, a bad share, a record that is not its release's), with
+/// its code; or something else.
 enum ReadError {
     Node(ClientError),
-    NotReleased(String),
+    Refused(&'static str, String),
     Other(String),
 }
 
@@ -65,12 +68,28 @@ async fn record_secret(
     client: &Client,
     reader: &Signer,
     access: &AccessView,
-    record: &Hash32,
+    stored: &RecordView,
 ) -> Result<RecordSecret, ReadError> {
+    let record = &stored.record;
     if access.emergency {
-        let envelopes =
-            access.share_releases.iter().filter(|r| r.record == *record).map(|r| r.envelope.0.as_slice());
-        return recover_from_shares(&reader.secret, envelopes).map_err(|e| other(e.to_string()));
+        let shares = stored.emergency.as_ref().ok_or_else(|| other("the record has no emergency shares"))?;
+        let released = access
+            .share_releases
+            .iter()
+            .filter(|r| r.record == *record)
+            .map(|r| (r.holder, r.envelope.0.as_slice()));
+        return recover_from_shares(
+            &reader.secret,
+            (&access.access, record),
+            &chain_shares(shares),
+            released,
+        )
+        .map_err(|e| match e {
+            KeyError::BadShare { .. } | KeyError::NotAHolder(_) => {
+                ReadError::Refused("BAD_SHARE", e.to_string())
+            }
+            other_error => other(other_error.to_string()),
+        });
     }
     let answer = client.transaction(&access.access).await?;
     let tx = Transaction::from_bytes(&answer.tx.0).map_err(|e| other(e.to_string()))?;
@@ -81,7 +100,8 @@ async fn record_secret(
         .map(|a| a.deposit.clone())
         .filter(|d| !d.is_empty())
         .ok_or_else(|| other("the grant carries no key deposit for this record"))?;
-    open_record_secret(&reader.secret, &deposit).map_err(|e| other(format!("the key deposit: {e}")))
+    open_record_secret(&reader.secret, &deposit, record)
+        .map_err(|e| ReadError::Refused("BAD_DEPOSIT", format!("the key deposit for this record: {e}")))
 }
 
 async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
@@ -98,18 +118,15 @@ async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
         (None, [only]) => *only,
         (None, _) => return Err(other("the access covers several records; choose one with --record")),
     };
-    let stored = client
-        .records(&access.patient)
-        .await?
-        .records
-        .into_iter()
-        .find(|r| r.record == record)
-        .ok_or_else(|| other(format!("record {record} is not among the patient's records")))?;
-    let secret = record_secret(&client, reader, &access, &record).await?;
+    if !access.records.contains(&record) {
+        return Err(other(format!("access {access_id} does not cover record {record}")));
+    }
+    let stored = client.record(&record).await?;
+    let secret = record_secret(&client, reader, &access, &stored).await?;
     let commitment = client.release_commitment(&stored.release).await?;
-    let bytes = client.download(&chain_id, reader, &stored.ciphertext).await?;
+    let bytes = client.download(&chain_id, reader, &record).await?;
     secret.read(&bytes, &commitment).map_err(|e| match e {
-        record::ReadError::NotReleased(_) => ReadError::NotReleased(e.to_string()),
+        record::ReadError::NotReleased(_) => ReadError::Refused("NOT_RELEASED", e.to_string()),
         record::ReadError::Decrypt(_) => {
             other(format!("the record does not decrypt with the recovered key: {e}"))
         }
@@ -133,8 +150,8 @@ pub fn run(args: ReadArgs) -> miette::Result<ExitCode> {
             eprintln!("refused: {code}: {message}");
             Ok(ExitCode::from(1))
         }
-        Err(ReadError::NotReleased(message)) => {
-            eprintln!("refused: NOT_RELEASED: {message}");
+        Err(ReadError::Refused(code, message)) => {
+            eprintln!("refused: {code}: {message}");
             Ok(ExitCode::from(3))
         }
         Err(ReadError::Node(e)) => Err(miette!("{e}")),

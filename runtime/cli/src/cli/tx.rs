@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use miette::miette;
 
+use medchain_api::EmergencySharesView;
 use medchain_api::{RecordView, TransactionStatus, TransactionView};
 use medchain_chain::transaction::{EmergencyShares, Payload, RecordAccess, ShareDeposit};
 use medchain_client::{Client, ClientError};
@@ -17,11 +18,12 @@ use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_modules::admit;
 use medchain_primitives::{Hash32, PubKey, Sig, Signer};
 use medchain_wallet::builder::{BuildError, FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
-use medchain_wallet::deposit::{open_record_key, seal_to};
+use medchain_wallet::deposit::{
+    Binding, open_record_key, reseal_share, seal_justification, seal_to, split_among,
+};
 use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::handover::Handover;
 use medchain_wallet::record::{self, RecordSecret};
-use medchain_wallet::shamir;
 
 use super::connect::NodeArgs;
 use super::keys::KeyArgs;
@@ -151,7 +153,8 @@ enum TxCommand {
         /// The record's patient.
         #[arg(long)]
         patient: String,
-        /// Why, in words; the patient's audit log shows it.
+        /// Why, in words; sealed to the patient (whose audit log shows it) and to the record's
+        /// share holders, never public.
         #[arg(long)]
         justification: String,
         /// The block at which the access ends (the policy bounds how far ahead).
@@ -178,6 +181,14 @@ enum TxCommand {
         /// The grant's transaction id.
         #[arg(long)]
         grant: String,
+    },
+    /// As the patient or a holder of a covered record's key share, vote to veto an emergency
+    /// access in its veto window: the patient's vote vetoes it, and so do as many holders' votes
+    /// as recover the record's key.
+    Veto {
+        /// The emergency access.
+        #[arg(long)]
+        emergency: String,
     },
     /// Deploy a wasm policy module; policies call it by its SHA-256 from the next block on.
     DeployModule {
@@ -214,14 +225,13 @@ fn write_secret(path: &Path, text: &str, force: bool) -> miette::Result<()> {
     write_private(path, text.as_bytes(), force).map_err(|e| miette!("{e}"))
 }
 
-/// A record as the node lists it among its patient's records.
+/// A record as the chain holds it, checked to be `patient`'s.
 async fn stored_record(client: &Client, patient: &PubKey, record: &Hash32) -> miette::Result<RecordView> {
-    let records = client.records(patient).await.map_err(|e| miette!("{e}"))?;
-    records
-        .records
-        .into_iter()
-        .find(|r| r.record == *record)
-        .ok_or_else(|| miette!("record {record} is not among the records of {patient}"))
+    let stored = client.record(record).await.map_err(|e| miette!("{e}"))?;
+    if stored.patient != *patient {
+        return Err(miette!("record {record} is not {patient}'s"));
+    }
+    Ok(stored)
 }
 
 /// The record's policy compiled from the given source and arguments, checked against the chain.
@@ -246,8 +256,20 @@ fn read_record_secret(path: &Path) -> miette::Result<RecordSecret> {
         .ok_or_else(|| miette!("{} does not hold a record secret (128 hex digits)", path.display()))
 }
 
-fn sealed(key: &PubKey, secret: &[u8]) -> miette::Result<Vec<u8>> {
-    seal_to(key, secret, &mut rand::rng()).map_err(|e| miette!("{e}"))
+fn sealed(key: &PubKey, secret: &[u8], binding: Binding<'_>) -> miette::Result<Vec<u8>> {
+    seal_to(key, secret, binding, &mut rand::rng()).map_err(|e| miette!("{e}"))
+}
+
+/// The shares a record lists, as the chain holds them.
+pub(super) fn chain_shares(view: &EmergencySharesView) -> EmergencyShares {
+    EmergencyShares {
+        threshold: view.threshold,
+        shares: view
+            .shares
+            .iter()
+            .map(|s| ShareDeposit { holder: s.holder, envelope: s.envelope.0.clone(), check: s.check })
+            .collect(),
+    }
 }
 
 /// One record access, to be unlocked through the record's policy.
@@ -300,7 +322,7 @@ impl TxCommand {
                     release: Hash32::default(),
                     ciphertext,
                     salt: salt.to_vec().into(),
-                    key: sealed(&patient, &record_key)?.into(),
+                    key: sealed(&patient, &record_key, Binding::Handover(&ciphertext))?.into(),
                 };
                 let commitment = record::commitment(&salt, &text);
                 Draft {
@@ -317,7 +339,7 @@ impl TxCommand {
                 let text = std::fs::read_to_string(handover)
                     .map_err(|e| miette!("cannot read {}: {e}", handover.display()))?;
                 let note = Handover::from_json(&text).map_err(|e| miette!("{}: {e}", handover.display()))?;
-                let key = open_record_key(&signer.secret, &note.key.0)
+                let key = open_record_key(&signer.secret, &note.key.0, &note.ciphertext)
                     .map_err(|e| miette!("opening the record key: {e}"))?;
                 let salt = note
                     .salt
@@ -330,16 +352,14 @@ impl TxCommand {
                 let emergency = if share_holders.is_empty() {
                     None
                 } else {
-                    let count =
-                        u8::try_from(share_holders.len()).map_err(|_| miette!("too many share holders"))?;
-                    let shares = shamir::split(&secret.to_bytes(), *threshold, count, &mut rand::rng())
-                        .map_err(|e| miette!("{e}"))?;
-                    let mut deposits = Vec::new();
-                    for (holder, share) in share_holders.iter().zip(&shares) {
-                        let holder = key_arg("share-holder", holder)?;
-                        deposits.push(ShareDeposit { holder, envelope: sealed(&holder, &share.to_bytes())? });
-                    }
-                    Some(EmergencyShares { threshold: *threshold, shares: deposits })
+                    let holders = share_holders
+                        .iter()
+                        .map(|h| key_arg("share-holder", h))
+                        .collect::<miette::Result<Vec<PubKey>>>()?;
+                    Some(
+                        split_among(&secret, &note.release, *threshold, &holders, &mut rand::rng())
+                            .map_err(|e| miette!("{e}"))?,
+                    )
                 };
                 write_secret(record_key_out, &hex::encode(secret.to_bytes()), force)?;
                 signed(Payload::Storage {
@@ -357,7 +377,9 @@ impl TxCommand {
                 let grantee = key_arg("grantee", grantee)?;
                 let compiled = record_policy(policy, &stored_record(client, &signer.key, &record).await?)?;
                 let deposit = match record_key {
-                    Some(path) => sealed(&grantee, &read_record_secret(path)?.to_bytes())?,
+                    Some(path) => {
+                        sealed(&grantee, &read_record_secret(path)?.to_bytes(), Binding::Deposit(&record))?
+                    }
                     None => Vec::new(),
                 };
                 let deposits = (!deposit.is_empty()).then_some(grantee.0).into_iter().collect();
@@ -375,18 +397,26 @@ impl TxCommand {
             TxCommand::Emergency { record, patient, justification, expiry, policy } => {
                 let record = hash_arg("record", record)?;
                 let patient = key_arg("patient", patient)?;
-                let compiled = record_policy(policy, &stored_record(client, &patient, &record).await?)?;
-                // What the signer claims to hold; the chain checks the roles and the expiry.
+                let stored = stored_record(client, &patient, &record).await?;
+                let compiled = record_policy(policy, &stored)?;
+                // What the signer claims to hold; the chain checks the roles and the expiry. An
+                // emergency's relative locks are its veto window, counted from the request.
                 let roles = RoleRegistry::standard();
                 let holdings = Holdings {
                     secret_keys: vec![signer.secret],
                     roles: [(signer.key.0, roles.names().filter_map(|n| roles.id(n)).collect())].into(),
                     emergency_expires_in: Some(expiry.saturating_sub(height)),
+                    age_blocks: Some(u32::from(u16::MAX)),
                     ..Holdings::default()
                 };
+                let readers: Vec<PubKey> = std::iter::once(patient)
+                    .chain(stored.emergency.iter().flat_map(|e| e.shares.iter().map(|s| s.holder)))
+                    .collect();
+                let justification = seal_justification(justification, &readers, &mut rand::rng())
+                    .map_err(|e| miette!("sealing the justification: {e}"))?;
                 signed(Payload::EmergencyAccess {
                     requester: signer.key,
-                    justification: justification.clone(),
+                    justification,
                     records: vec![access(record, Vec::new())],
                     signature: Sig::EMPTY,
                 })
@@ -398,21 +428,25 @@ impl TxCommand {
                 let emergency = hash_arg("emergency", emergency)?;
                 let record = hash_arg("record", record)?;
                 let stored = stored_record(client, &key_arg("patient", patient)?, &record).await?;
-                let envelope = stored
+                let shares = stored
                     .emergency
-                    .into_iter()
-                    .flat_map(|e| e.shares)
-                    .find(|s| s.holder == signer.key)
-                    .ok_or_else(|| miette!("this key holds no share of record {record}"))?
-                    .envelope;
-                let share = medchain_primitives::ecies::open(&signer.secret, &envelope.0)
-                    .map_err(|e| miette!("opening the share: {e}"))?;
+                    .as_ref()
+                    .map(chain_shares)
+                    .ok_or_else(|| miette!("record {record} has no emergency shares"))?;
                 let requester = client.access(&emergency).await.map_err(|e| miette!("{e}"))?.grantee;
+                let envelope = reseal_share(
+                    &signer.secret,
+                    &shares,
+                    (&stored.release, &record, &emergency),
+                    &requester,
+                    &mut rand::rng(),
+                )
+                .map_err(|e| miette!("releasing the share: {e}"))?;
                 signed(Payload::ShareRelease {
                     emergency,
                     record,
                     holder: signer.key,
-                    envelope: sealed(&requester, &share)?,
+                    envelope,
                     signature: Sig::EMPTY,
                 })
                 .into()
@@ -420,6 +454,12 @@ impl TxCommand {
             TxCommand::Revoke { grant } => signed(Payload::Revocation {
                 grant: hash_arg("grant", grant)?,
                 owner: signer.key,
+                signature: Sig::EMPTY,
+            })
+            .into(),
+            TxCommand::Veto { emergency } => signed(Payload::Veto {
+                access: hash_arg("emergency", emergency)?,
+                voter: signer.key,
                 signature: Sig::EMPTY,
             })
             .into(),

@@ -90,6 +90,11 @@ impl Cast {
         self.patient.key()
     }
 
+    /// The patient's signer, for requests only the patient may make.
+    pub fn patient_signer(&self) -> &Signer {
+        &self.patient.signer
+    }
+
     /// The name the story gives `key`, or the key itself.
     pub(super) fn name_of(&self, key: &PubKey) -> String {
         [&self.researcher, &self.clinic, &self.insurer, &self.patient, &self.hospital, &self.university]

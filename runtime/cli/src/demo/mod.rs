@@ -2,8 +2,10 @@
 //! HTTP, chapter by chapter. A hospital is registered and releases a record; the patient stores
 //! it under a consent and emergency policy; a research team gets it through a grant with a key
 //! deposit; an insurer without consent is refused; a second hospital breaks the glass and
-//! decrypts with released key shares; the patient revokes and the next read fails; the audit log
-//! shows it all and the read log is anchored on chain. Then a study record under a
+//! decrypts with released key shares; the patient revokes and the next read fails. A record in
+//! a vault: one emergency request is vetoed and never unlocks, another unlocks only after its
+//! veto window. The patient's signed view of the audit log shows it all (and nobody else gets
+//! it), and the read log is anchored on chain. Then a study record under a
 //! research-purpose rule that runs as a wasm policy module: a grant for another purpose is
 //! refused with the module's reason, one for the approved purpose works.
 
@@ -20,11 +22,10 @@ use std::time::Duration;
 
 use medchain_chain::genesis::Genesis;
 use medchain_chain::standard::pay_to_key;
-use medchain_chain::transaction::{OutPoint, Payload, Transaction};
+use medchain_chain::transaction::{OutPoint, Transaction};
 use medchain_chain::validate::Chain;
 use medchain_client::{Client, ClientError};
 use medchain_node::{Node, NodeConfig, serve_on};
-use medchain_primitives::codec::Decode;
 use medchain_primitives::{Hash32, Signer};
 use medchain_wallet::builder::{Spendable, TxBuilder};
 use medchain_wallet::deposit::open_record_secret;
@@ -101,36 +102,46 @@ impl Demo {
         Ok(txid)
     }
 
-    /// Downloads the ciphertext of a stored record as `reader`, decrypts it with the record
-    /// secret the deposit seals to them, and checks it against the release's commitment on
-    /// chain.
+    /// Downloads a record (by its storage id and its release) as `reader`, decrypts it with the
+    /// record secret the deposit seals to them for that record, and checks it against the
+    /// release's commitment on chain.
     async fn read_with_deposit(
         &self,
         reader: &Signer,
-        (record, ciphertext): (&Hash32, &Hash32),
+        (record, release): (&Hash32, &Hash32),
         deposit: &[u8],
     ) -> Result<Vec<u8>, String> {
-        let secret = open_record_secret(&reader.secret, deposit).map_err(|e| e.to_string())?;
-        self.read_record(reader, (record, ciphertext), &secret).await
+        let secret = open_record_secret(&reader.secret, deposit, record).map_err(|e| e.to_string())?;
+        self.read_record(reader, (record, release), &secret).await
     }
 
-    /// Downloads the ciphertext of `record` as `reader`, decrypts it with `secret` and checks
-    /// it against the commitment its release made on chain.
+    /// Downloads a record (by its storage id and its release) as `reader`, decrypts it with
+    /// `secret` and checks it against the commitment its release made on chain.
     async fn read_record(
         &self,
         reader: &Signer,
-        (record, ciphertext): (&Hash32, &Hash32),
+        (record, release): (&Hash32, &Hash32),
         secret: &RecordSecret,
     ) -> Result<Vec<u8>, String> {
-        let tx = self.client.transaction(record).await.map_err(|e| e.to_string())?;
-        let storage = Transaction::from_bytes(&tx.tx.0).map_err(|e| e.to_string())?;
-        let Payload::Storage { release, .. } = storage.payload else {
-            return Err(format!("{record} is no storage"));
-        };
-        let commitment = self.client.release_commitment(&release).await.map_err(|e| e.to_string())?;
+        let commitment = self.client.release_commitment(release).await.map_err(|e| e.to_string())?;
         let downloaded =
-            self.client.download(&self.chain_id, reader, ciphertext).await.map_err(|e| e.to_string())?;
+            self.client.download(&self.chain_id, reader, record).await.map_err(|e| e.to_string())?;
         secret.read(&downloaded, &commitment).map_err(|e| e.to_string())
+    }
+
+    /// Expects `result` to be a refusal with `code`, and prints it.
+    fn refused<T: std::fmt::Debug>(
+        what: &str,
+        result: Result<T, ClientError>,
+        code: &str,
+    ) -> Result<(), String> {
+        match result {
+            Err(ClientError::Refused { code: got, message, .. }) if got == code => {
+                println!("   {what}: {got}: {message}");
+                Ok(())
+            }
+            other => Err(format!("{what} should be refused with {code}, got {other:?}")),
+        }
     }
 }
 
@@ -165,12 +176,14 @@ pub async fn play(url: &str, chain: &Chain, cast: &mut Cast) -> Result<(), Strin
     println!("   node at {url}, chain {} ({})", status.chain_name, short(&chain.chain_id));
 
     release::register_hospital(&demo, cast).await?;
-    let stored = release::release_and_store(&demo, cast).await?;
+    let stored = release::release_and_store(&demo, cast, &release::ECG).await?;
     let grant = sharing::share_with_research(&demo, cast, &stored).await?;
     sharing::refuse_the_insurer(&demo, cast, &stored).await?;
     emergency::break_the_glass(&demo, cast, &stored).await?;
     sharing::revoke(&demo, cast, &stored, grant).await?;
-    audit::audit_log(&demo, cast, &stored).await?;
+    let vault = release::release_and_store(&demo, cast, &release::VAULT).await?;
+    emergency::veto_and_wait(&demo, cast, &vault).await?;
+    audit::audit_log(&demo, cast, &[&stored, &vault]).await?;
     audit::anchored_read_log(&demo).await?;
     module::research_under_a_module(&demo, cast).await?;
     audit::blocks(&demo).await?;

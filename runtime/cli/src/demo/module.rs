@@ -10,7 +10,7 @@ use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value as PolicyValue;
 use medchain_primitives::{Hash32, Sig};
 use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, TxBuilder};
-use medchain_wallet::deposit::seal_to;
+use medchain_wallet::deposit::{Binding, seal_to};
 use medchain_wallet::record::{self, RecordSecret};
 
 use super::{Cast, Demo, FEE, short, step};
@@ -76,7 +76,8 @@ pub async fn research_under_a_module(demo: &Demo, cast: &mut Cast) -> Result<(),
     let record_id = demo.send(patient, TxBuilder::new(storage, FEE).signed_by(&patient.signer)).await?;
 
     let secret = RecordSecret { key: record_key, salt };
-    let deposit = seal_to(&researcher.key(), &secret.to_bytes(), &mut rng).map_err(|e| e.to_string())?;
+    let deposit = seal_to(&researcher.key(), &secret.to_bytes(), Binding::Deposit(&record_id), &mut rng)
+        .map_err(|e| e.to_string())?;
     let (consenting, grantee) = (patient.signer.secret, researcher.key());
     let grant = |purpose| {
         let access = RecordAccess {
@@ -110,7 +111,7 @@ pub async fn research_under_a_module(demo: &Demo, cast: &mut Cast) -> Result<(),
     step(&format!("{} grants cardiology research (purpose {APPROVED_PURPOSE})", patient.name));
     let tx = demo.build(patient, grant(APPROVED_PURPOSE))?;
     demo.submit(patient, tx).await.map_err(|e| e.to_string())?;
-    let read = demo.read_with_deposit(&researcher.signer, (&record_id, &ciphertext), &deposit).await?;
+    let read = demo.read_with_deposit(&researcher.signer, (&record_id, &release_id), &deposit).await?;
     println!(
         "   the module allowed it; the team opens its key deposit and reads: \"{}\"",
         String::from_utf8_lossy(&read)

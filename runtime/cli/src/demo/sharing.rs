@@ -3,11 +3,10 @@
 //! the patient revokes the grant and the team's next read is refused.
 
 use medchain_chain::transaction::{Payload, RecordAccess};
-use medchain_client::ClientError;
 use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_primitives::{Hash32, Sig};
 use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, TxBuilder};
-use medchain_wallet::deposit::seal_to;
+use medchain_wallet::deposit::{Binding, seal_to};
 
 use super::release::Stored;
 use super::{Cast, Demo, FEE, step};
@@ -26,8 +25,9 @@ const INSURER_PURPOSE: u32 = 9;
 pub async fn share_with_research(demo: &Demo, cast: &mut Cast, stored: &Stored) -> Result<Hash32, String> {
     let Cast { patient, researcher, .. } = cast;
     step(&format!("{} asks; {} shares with a key deposit", researcher.name, patient.name));
-    let deposit =
-        seal_to(&researcher.key(), &stored.secret.to_bytes(), &mut rand::rng()).map_err(|e| e.to_string())?;
+    let binding = Binding::Deposit(&stored.record);
+    let deposit = seal_to(&researcher.key(), &stored.secret.to_bytes(), binding, &mut rand::rng())
+        .map_err(|e| e.to_string())?;
     let access = RecordAccess {
         record: stored.record,
         unlock: Vec::new(),
@@ -40,7 +40,7 @@ pub async fn share_with_research(demo: &Demo, cast: &mut Cast, stored: &Stored) 
     let unlock = PolicyUnlock { compiled: stored.compiled.clone(), holdings, clause: Some(CONSENT_CLAUSE) };
     let grant_id = demo.send(patient, TxBuilder::new(grant, FEE).unlock_records(unlock)).await?;
     let read =
-        demo.read_with_deposit(&researcher.signer, (&stored.record, &stored.ciphertext), &deposit).await?;
+        demo.read_with_deposit(&researcher.signer, (&stored.record, &stored.release), &deposit).await?;
     println!(
         "   the team downloads, opens the key deposit, checks the record against its release and reads: \"{}\"",
         String::from_utf8_lossy(&read)
@@ -53,12 +53,8 @@ pub async fn share_with_research(demo: &Demo, cast: &mut Cast, stored: &Stored) 
 pub async fn refuse_the_insurer(demo: &Demo, cast: &mut Cast, stored: &Stored) -> Result<(), String> {
     let Cast { insurer, .. } = cast;
     step(&format!("{} tries without consent", insurer.name));
-    match demo.client.download(&demo.chain_id, &insurer.signer, &stored.ciphertext).await {
-        Err(ClientError::Refused { code, message, .. }) if code == "NO_ACCESS" => {
-            println!("   read refused: {code}: {message}")
-        }
-        other => return Err(format!("the insurer's read should be refused, got {other:?}")),
-    }
+    let read = demo.client.download(&demo.chain_id, &insurer.signer, &stored.record).await;
+    Demo::refused("read refused", read, "NO_ACCESS")?;
     // `0 1`: an unlocking that tries to pass for a satisfied policy.
     let forged = RecordAccess {
         record: stored.record,
@@ -69,12 +65,7 @@ pub async fn refuse_the_insurer(demo: &Demo, cast: &mut Cast, stored: &Stored) -
     let sneaky =
         Payload::AccessGrant { grantee: insurer.key(), purpose: INSURER_PURPOSE, records: vec![forged] };
     let sneaky_tx = demo.build(insurer, TxBuilder::new(sneaky, FEE))?;
-    match demo.client.submit(&sneaky_tx).await {
-        Err(ClientError::Refused { code, message, .. }) if code == "POLICY_REFUSED" => {
-            println!("   self-granted access refused: {code}: {message}")
-        }
-        other => return Err(format!("the insurer's grant should be refused, got {other:?}")),
-    }
+    Demo::refused("self-granted access refused", demo.client.submit(&sneaky_tx).await, "POLICY_REFUSED")?;
     Ok(())
 }
 
@@ -85,11 +76,7 @@ pub async fn revoke(demo: &Demo, cast: &mut Cast, stored: &Stored, grant: Hash32
     let revoke = Payload::Revocation { grant, owner: patient.key(), signature: Sig::EMPTY };
     let builder = TxBuilder::new(revoke, FEE).signed_by(&patient.signer);
     demo.send(patient, builder).await?;
-    match demo.client.download(&demo.chain_id, &researcher.signer, &stored.ciphertext).await {
-        Err(ClientError::Refused { code, message, .. }) if code == "NO_ACCESS" => {
-            println!("   the team's next read is refused: {code}: {message}")
-        }
-        other => return Err(format!("the revoked read should be refused, got {other:?}")),
-    }
+    let read = demo.client.download(&demo.chain_id, &researcher.signer, &stored.record).await;
+    Demo::refused("the team's next read is refused", read, "NO_ACCESS")?;
     Ok(())
 }

@@ -3,18 +3,20 @@
 
 use crate::common::*;
 use medchain_chain::block::Block;
-use medchain_chain::limits::KEY_SHARE_SIZE;
+use medchain_chain::limits::{KEY_SHARE_SIZE, MAX_JUSTIFICATION};
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, ShareDeposit, Transaction, TxIn, TxOut,
+    EmergencyShares, OutPoint, Payload, Sealed, ShareDeposit, Transaction, TxIn, TxOut,
 };
-use medchain_chain::validate::{BlockError, TxError};
+use medchain_chain::validate::{AccessStatus, BlockError, TxError};
+use medchain_compiler::medscript::types::Value;
 use medchain_primitives::Signer;
 use medchain_primitives::ecies;
 use medchain_primitives::{Hash32, PubKey, Sig};
 use medchain_wallet::builder::sign_inputs;
-use medchain_wallet::shamir;
+use medchain_wallet::deposit::{open_record_secret, seal_justification, split_among};
+use medchain_wallet::record::RecordSecret;
 
 #[test]
 fn the_story_of_a_record() {
@@ -38,7 +40,7 @@ fn the_story_of_a_record() {
     assert!(proof.verify(&grant_id, &header.merkle_root), "a patient can check the grant is in a block");
     let deposit = &grant_tx.record_accesses()[0].deposit;
     assert_eq!(
-        ecies::open(&researcher.secret, deposit).unwrap(),
+        open_record_secret(&researcher.secret, deposit, &record).unwrap().to_bytes().to_vec(),
         key,
         "the researcher decrypts the record key"
     );
@@ -62,31 +64,17 @@ fn the_story_of_a_record() {
     let access = w.store.grant(&emergency_id).unwrap().unwrap();
     assert!(access.emergency && access.patient == patient.key);
 
-    // Both share holders release their shares to the clinic; the clinic combines them.
-    let stored = w.store.record(&record).unwrap().unwrap();
-    let mut releases = Vec::new();
-    let mut shares = Vec::new();
-    for holder in [&hospital, &clinic] {
-        let deposit =
-            stored.emergency.as_ref().unwrap().shares.iter().find(|s| s.holder == holder.key).unwrap();
-        let share = ecies::open(&holder.secret, &deposit.envelope).unwrap();
-        let envelope = ecies::seal(&clinic.key.key().unwrap(), &share, &mut rand::rng()).unwrap();
-        let payload = Payload::ShareRelease {
-            emergency: emergency_id,
-            record,
-            holder: holder.key,
-            envelope,
-            signature: Sig::EMPTY,
-        };
-        let tx = w.tx(holder, payload, 0, Some(holder));
-        if let Payload::ShareRelease { envelope, .. } = &tx.payload {
-            let share = ecies::open(&clinic.secret, envelope).unwrap();
-            shares.push(shamir::Share::from_bytes(&share).unwrap());
-        }
-        releases.push(tx);
-    }
+    // Both share holders release their shares to the clinic; the clinic checks and combines them.
+    let releases = [&hospital, &clinic]
+        .into_iter()
+        .map(|holder| release_share(&mut w, holder, (record, emergency_id), &clinic.key))
+        .collect();
     w.mine(releases);
-    assert_eq!(shamir::combine(&shares).unwrap(), key, "the clinic decrypts with two released shares");
+    assert_eq!(
+        recovered(&w, &clinic, (record, emergency_id)).unwrap().to_bytes().to_vec(),
+        key,
+        "the clinic decrypts with two released shares"
+    );
 }
 
 #[test]
@@ -175,7 +163,9 @@ fn release_and_storage_rules() {
     assert_eq!(w.refuse(tx), TxError::BadSignature("patient"));
     let share = |holder: &Signer| ShareDeposit {
         holder: holder.key,
-        envelope: ecies::seal(&holder.key.key().unwrap(), &[1; KEY_SHARE_SIZE], &mut rand::rng()).unwrap(),
+        envelope: ecies::seal(&holder.key.key().unwrap(), &[1; KEY_SHARE_SIZE], b"", &mut rand::rng())
+            .unwrap(),
+        check: Hash32::default(),
     };
     let twice = EmergencyShares { threshold: 1, shares: vec![share(&hospital), share(&hospital)] };
     let tx = w.tx(
@@ -290,8 +280,8 @@ fn access_rules() {
     // not an envelope of something else, not one whose ephemeral key is off the curve.
     let researcher = w.p.researcher.clone();
     let of_other_size =
-        ecies::seal(&researcher.key.key().unwrap(), b"not a record key", &mut rand::rng()).unwrap();
-    let mut off_curve = ecies::seal(&researcher.key.key().unwrap(), &key, &mut rand::rng()).unwrap();
+        ecies::seal(&researcher.key.key().unwrap(), b"not a record key", b"", &mut rand::rng()).unwrap();
+    let mut off_curve = ecies::seal(&researcher.key.key().unwrap(), &key, b"", &mut rand::rng()).unwrap();
     off_curve[1] = 0x05;
     let mut other_version = off_curve.clone();
     other_version[0] = 2;
@@ -320,8 +310,22 @@ fn emergency_rules() {
     let expiry = w.tip.height + 100;
     let tx = emergency(&mut w, record, &compiled, &outsider, expiry, "claims an emergency");
     assert_eq!(w.refuse(tx), TxError::NotInstitution("requester"));
-    let tx = emergency(&mut w, record, &compiled, &clinic, expiry, "  ");
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, Vec::new());
     assert_eq!(w.refuse(tx), TxError::EmptyJustification);
+    // Justifications are health information: plain text on chain is refused, as is a copy too
+    // long or one that is no envelope.
+    let plain = vec![Sealed(b"unconscious patient in the ER".to_vec())];
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, plain);
+    assert_eq!(w.refuse(tx), TxError::UnsealedJustification);
+    let long = "x".repeat(MAX_JUSTIFICATION + 1);
+    let too_long = vec![Sealed(
+        ecies::seal(&patient.key.key().unwrap(), long.as_bytes(), b"", &mut rand::rng()).unwrap(),
+    )];
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, too_long);
+    assert_eq!(w.refuse(tx), TxError::UnsealedJustification);
+    let empty = vec![Sealed(ecies::seal(&patient.key.key().unwrap(), b"", b"", &mut rand::rng()).unwrap())];
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, empty);
+    assert_eq!(w.refuse(tx), TxError::UnsealedJustification);
     let tx = emergency(&mut w, record, &compiled, &clinic, 0, "stroke");
     assert_eq!(w.refuse(tx), TxError::MissingExpiry);
     let too_long = w.tip.height + 1_000;
@@ -335,7 +339,8 @@ fn emergency_rules() {
         emergency,
         record,
         holder: holder.key,
-        envelope: ecies::seal(&clinic.key.key().unwrap(), &[7; KEY_SHARE_SIZE], &mut rand::rng()).unwrap(),
+        envelope: ecies::seal(&clinic.key.key().unwrap(), &[7; KEY_SHARE_SIZE], b"", &mut rand::rng())
+            .unwrap(),
         signature: Sig::EMPTY,
     };
     let nowhere = Hash32::sha256(b"none");
@@ -751,21 +756,7 @@ fn an_emergency_access_ends_with_its_institutions_role() {
     w.mine(vec![breakglass]);
     assert!(w.chain.access_active(&w.store, &access, w.tip.height).unwrap());
 
-    let share_release = |w: &mut World| {
-        let stored = w.store.record(&record).unwrap().unwrap();
-        let deposit =
-            stored.emergency.unwrap().shares.into_iter().find(|s| s.holder == hospital.key).unwrap();
-        let share = ecies::open(&hospital.secret, &deposit.envelope).unwrap();
-        let envelope = ecies::seal(&clinic.key.key().unwrap(), &share, &mut rand::rng()).unwrap();
-        let payload = Payload::ShareRelease {
-            emergency: access,
-            record,
-            holder: hospital.key,
-            envelope,
-            signature: Sig::EMPTY,
-        };
-        w.tx(&hospital, payload, 0, Some(&hospital))
-    };
+    let share_release = |w: &mut World| release_share(w, &hospital, (record, access), &clinic.key);
     let withdraw = role_payload(&w, &clinic.key, 1, false);
     let withdraw = w.tx(&governor, withdraw, 0, Some(&governor));
     w.mine(vec![withdraw]);
@@ -821,4 +812,126 @@ fn an_institution_holds_one_live_emergency_access_per_record() {
     let later = w.tip.height + 10;
     let again = emergency(&mut w, record, &compiled, &clinic, later, "readmitted");
     w.mine(vec![again]);
+}
+
+/// A vault policy: the patient consents, or an institution breaks the glass after a veto
+/// window of three blocks counted from its request.
+const VAULT: &str = r#"
+policy vault(patient: pubkey) {
+    clause "patient consents" {
+        sig(patient)
+    }
+
+    clause "emergency after the veto window" {
+        role_sig(medical_institution) and emergency(144 blocks) and older(3 blocks)
+    }
+}
+"#;
+
+#[test]
+fn a_vault_emergency_waits_out_its_veto_window_and_a_veto_is_final() {
+    let mut w = World::new();
+    let (patient, hospital, clinic, outsider) =
+        (w.p.patient.clone(), w.p.hospital.clone(), w.p.clinic.clone(), w.p.outsider.clone());
+    let compiled = compile_policy(VAULT, vec![("patient", Value::PubKey(patient.key.0))]);
+    let secret = RecordSecret { key: [3; 32], salt: [4; 32] };
+    let record = store_record_with(&mut w, &compiled.script, |release| {
+        Some(split_among(&secret, release, 2, &[hospital.key, clinic.key], &mut rand::rng()).unwrap())
+    });
+    // A request that lasts `blocks` from the tip.
+    let request = |w: &mut World, requester: &Signer, blocks: u32| {
+        let expiry = w.tip.height + blocks;
+        let why = seal_justification("cardiac arrest", &[w.p.patient.key], &mut rand::rng()).unwrap();
+        emergency_through(w, (record, &compiled, 1), requester, expiry, why)
+    };
+    let vote = |w: &mut World, voter: &Signer, access: Hash32| {
+        w.tx(voter, Payload::Veto { access, voter: voter.key, signature: Sig::EMPTY }, 0, Some(voter))
+    };
+
+    // The window must close before the access ends.
+    let tx = request(&mut w, &clinic, 3);
+    assert_eq!(w.refuse(tx), TxError::VetoWindowTooLong);
+
+    // A request waits out its window: no share release, no read.
+    let tx = request(&mut w, &clinic, 50);
+    assert_eq!(tx.record_accesses()[0].sequence, 3, "the clause's window is in the request");
+    let first = tx.txid();
+    w.mine(vec![tx]);
+    let until = w.tip.height + 3;
+    assert_eq!(
+        w.chain.access_status(&w.store, &first, w.tip.height).unwrap(),
+        AccessStatus::Waiting { until }
+    );
+    assert!(!w.chain.access_active(&w.store, &first, w.tip.height).unwrap());
+    let tx = release_share(&mut w, &hospital, (record, first), &clinic.key);
+    assert_eq!(w.refuse(tx), TxError::VetoWindowOpen(until));
+
+    // The share holders veto it: one vote is not enough, two (the threshold) are.
+    let tx = vote(&mut w, &outsider, first);
+    assert_eq!(w.refuse(tx), TxError::NotGuardian);
+    let mut forged = vote(&mut w, &hospital, first);
+    if let Payload::Veto { voter, .. } = &mut forged.payload {
+        *voter = clinic.key;
+    }
+    sign_inputs(&mut forged, &w.chain.chain_id, &[&hospital]);
+    assert_eq!(w.refuse(forged), TxError::BadSignature("vetoing key"));
+    let tx = vote(&mut w, &hospital, first);
+    w.mine(vec![tx]);
+    assert_eq!(
+        w.chain.access_status(&w.store, &first, w.tip.height).unwrap(),
+        AccessStatus::Waiting { until }
+    );
+    let tx = vote(&mut w, &hospital, first);
+    assert_eq!(w.refuse(tx), TxError::DuplicateVeto);
+    let tx = vote(&mut w, &clinic, first);
+    w.mine(vec![tx]);
+    // Vetoed, it never unlocks, however long one waits.
+    while w.tip.height <= until + 2 {
+        w.mine(vec![]);
+        assert_eq!(w.chain.access_status(&w.store, &first, w.tip.height).unwrap(), AccessStatus::Vetoed);
+    }
+    let tx = release_share(&mut w, &hospital, (record, first), &clinic.key);
+    assert_eq!(w.refuse(tx), TxError::Vetoed(first));
+    let tx = vote(&mut w, &patient, first);
+    assert_eq!(w.refuse(tx), TxError::Vetoed(first));
+
+    // The patient's vote alone vetoes.
+    let tx = request(&mut w, &clinic, 50);
+    let second = tx.txid();
+    w.mine(vec![tx]);
+    let tx = vote(&mut w, &patient, second);
+    w.mine(vec![tx]);
+    assert_eq!(w.chain.access_status(&w.store, &second, w.tip.height).unwrap(), AccessStatus::Vetoed);
+
+    // Unvetoed, a request unlocks exactly when its window ends, and no veto comes after.
+    let tx = request(&mut w, &hospital, 50);
+    let third = tx.txid();
+    w.mine(vec![tx]);
+    let until = w.tip.height + 3;
+    while w.tip.height + 1 < until {
+        let tx = release_share(&mut w, &clinic, (record, third), &hospital.key);
+        assert_eq!(w.refuse(tx), TxError::VetoWindowOpen(until));
+        w.mine(vec![]);
+    }
+    // The next block is at `until`: the window has closed for vetoes and opened for shares.
+    let tx = vote(&mut w, &patient, third);
+    assert_eq!(w.refuse(tx), TxError::VetoWindowClosed(until));
+    let releases = [&clinic, &hospital]
+        .into_iter()
+        .map(|h| release_share(&mut w, h, (record, third), &hospital.key))
+        .collect();
+    w.mine(releases);
+    assert_eq!(w.tip.height, until);
+    assert!(w.chain.access_active(&w.store, &third, w.tip.height).unwrap());
+    assert_eq!(recovered(&w, &hospital, (record, third)).unwrap(), secret);
+
+    // A veto is for emergency accesses only.
+    let grant = w.tx(
+        &patient,
+        Payload::AccessGrant { grantee: outsider.key, purpose: 1, records: Vec::new() },
+        0,
+        None,
+    );
+    let tx = vote(&mut w, &patient, grant.txid());
+    assert_eq!(w.refuse(tx), TxError::UnknownAccess(grant.txid()));
 }

@@ -5,7 +5,7 @@
 #![expect(clippy::unwrap_used, reason = "a failing test stops loudly; these are its assertions")]
 
 use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction, TxIn, TxOut,
+    EmergencyShares, OutPoint, Payload, RecordAccess, Sealed, ShareDeposit, Transaction, TxIn, TxOut,
 };
 use medchain_primitives::codec::{CodecError, Decode, Encode};
 use medchain_primitives::{Hash32, PubKey, Sig};
@@ -59,7 +59,7 @@ fn payload() -> impl Strategy<Value = Payload> {
             key(),
             hash(),
             bytes(60),
-            prop::option::of((1u8..4, prop::collection::vec((key(), bytes(50)), 0..4))),
+            prop::option::of((1u8..4, prop::collection::vec((key(), bytes(50), hash()), 0..4))),
             sig()
         )
             .prop_map(|(release, patient, ciphertext, policy, emergency, signature)| {
@@ -72,7 +72,7 @@ fn payload() -> impl Strategy<Value = Payload> {
                         threshold,
                         shares: shares
                             .into_iter()
-                            .map(|(holder, envelope)| ShareDeposit { holder, envelope })
+                            .map(|(holder, envelope, check)| ShareDeposit { holder, envelope, check })
                             .collect(),
                     }),
                     signature,
@@ -80,14 +80,13 @@ fn payload() -> impl Strategy<Value = Payload> {
             }),
         (key(), any::<u32>(), prop::collection::vec(record(), 0..4))
             .prop_map(|(grantee, purpose, records)| Payload::AccessGrant { grantee, purpose, records }),
-        (key(), "[a-z ]{0,40}", prop::collection::vec(record(), 0..3), sig()).prop_map(
-            |(requester, justification, records, signature)| Payload::EmergencyAccess {
+        (key(), prop::collection::vec(bytes(80), 0..3), prop::collection::vec(record(), 0..3), sig())
+            .prop_map(|(requester, justification, records, signature)| Payload::EmergencyAccess {
                 requester,
-                justification,
+                justification: justification.into_iter().map(Sealed).collect(),
                 records,
                 signature
-            }
-        ),
+            }),
         (hash(), hash(), key(), bytes(100), sig()).prop_map(
             |(emergency, record, holder, envelope, signature)| {
                 Payload::ShareRelease { emergency, record, holder, envelope, signature }
@@ -96,6 +95,11 @@ fn payload() -> impl Strategy<Value = Payload> {
         (hash(), key(), sig()).prop_map(|(grant, owner, signature)| Payload::Revocation {
             grant,
             owner,
+            signature
+        }),
+        (hash(), key(), sig()).prop_map(|(access, voter, signature)| Payload::Veto {
+            access,
+            voter,
             signature
         }),
         bytes(300).prop_map(|code| Payload::DeployModule { code }),
@@ -180,8 +184,8 @@ fn refuses_unknown_versions_tags_and_bad_keys() {
         Err(CodecError::UnknownTag { field: "transaction version", tag: 2 })
     );
     let mut bytes = tx.to_bytes();
-    *bytes.last_mut().unwrap() = 11;
-    assert_eq!(Transaction::from_bytes(&bytes), Err(CodecError::UnknownTag { field: "payload", tag: 11 }));
+    *bytes.last_mut().unwrap() = 12;
+    assert_eq!(Transaction::from_bytes(&bytes), Err(CodecError::UnknownTag { field: "payload", tag: 12 }));
     let mut revoke = Transaction::new(
         vec![],
         vec![],

@@ -29,6 +29,7 @@ use medchain_primitives::{Hash32, Sig};
 use medchain_vm::ScriptError;
 use medchain_vm::num::encode_num;
 use medchain_wallet::builder::sign_inputs;
+use medchain_wallet::deposit::seal_justification;
 use serde_json::{Value as Json, json};
 
 /// The purpose the records here approve for research.
@@ -201,7 +202,12 @@ fn staffed_emergency(w: &mut World, record: Hash32, compiled: &Compiled) -> Tran
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit: Vec::new() };
     let payload = Payload::EmergencyAccess {
         requester: hospital.key,
-        justification: "unconscious patient in the emergency room".into(),
+        justification: seal_justification(
+            "unconscious patient in the emergency room",
+            &[w.p.patient.key],
+            &mut rand::rng(),
+        )
+        .unwrap(),
         records: vec![access],
         signature: Sig::EMPTY,
     };

@@ -12,15 +12,15 @@ use crate::common::*;
 use medchain::demo::{self, Cast};
 use medchain_chain::genesis::Genesis;
 use medchain_chain::state::StateRead;
-use medchain_chain::transaction::{EmergencyShares, Payload, ShareDeposit};
+use medchain_chain::transaction::{EmergencyShares, Payload};
 use medchain_chain::validate::Chain;
 use medchain_client::ClientError;
 use medchain_primitives::codec::Encode;
-use medchain_primitives::ecies;
 use medchain_primitives::merkle::{MerkleProof, ProofStep};
 use medchain_primitives::{Hash32, Sig};
 use medchain_wallet::builder::sign_inputs;
-use medchain_wallet::shamir;
+use medchain_wallet::deposit::split_among;
+use medchain_wallet::record::RecordSecret;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,21 +104,44 @@ async fn transactions_flow_and_bad_inputs_are_refused() {
         ("double spend", submit().json(&json!({ "tx": hex::encode(tx.to_bytes()) })), 400, "MISSING_INPUT"),
         ("unknown endpoint", client.get(format!("{base}/v1/nothing")), 404, "NOT_FOUND"),
         (
-            "unauthorized read",
-            client.get(format!("{base}/v1/records/{}", "ab".repeat(32))),
-            403,
+            "unauthenticated read",
+            client.get(format!("{base}/v1/records/{}/ciphertext", "ab".repeat(32))),
+            401,
             "MISSING_PROOF",
         ),
         (
             "forged challenge",
             client
-                .get(format!("{base}/v1/records/{}", "ab".repeat(32)))
+                .get(format!("{base}/v1/records/{}/ciphertext", "ab".repeat(32)))
                 .header("x-medchain-reader", patient.key.to_hex())
                 .header("x-medchain-challenge", "11".repeat(32))
                 .header("x-medchain-signature", "22".repeat(64)),
-            403,
+            401,
             "BAD_CHALLENGE",
         ),
+        (
+            "unauthenticated audit log",
+            client.get(format!("{base}/v1/patients/{}/audit", patient.key)),
+            401,
+            "MISSING_PROOF",
+        ),
+        (
+            "unauthenticated record list",
+            client.get(format!("{base}/v1/patients/{}/records", patient.key)),
+            401,
+            "MISSING_PROOF",
+        ),
+        (
+            "audit log with a forged challenge",
+            client
+                .get(format!("{base}/v1/patients/{}/audit", patient.key))
+                .header("x-medchain-reader", patient.key.to_hex())
+                .header("x-medchain-challenge", "11".repeat(32))
+                .header("x-medchain-signature", "22".repeat(64)),
+            401,
+            "BAD_CHALLENGE",
+        ),
+        ("unknown record", client.get(format!("{base}/v1/records/{}", "ab".repeat(32))), 404, "NOT_FOUND"),
         ("bad hash", client.get(format!("{base}/v1/transactions/xyz")), 400, "BAD_HASH"),
     ];
     for (name, request, expected_status, expected_code) in cases {
@@ -155,13 +178,13 @@ async fn blocks_and_chain_rules_over_http() {
     sync(&client, &base, &w, &mut sent).await;
     assert_eq!(code(post_block(&w.blocks[0])).await, (400, "WRONG_PARENT".to_owned()), "a block replayed");
     let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
-    let ciphertext = api.upload(content.clone()).await.unwrap();
+    api.upload(content.clone()).await.unwrap();
     let researcher = w.p.researcher.clone();
     let grant_tx = grant(&mut w, record, &compiled, &key, true);
     let grant_id = grant_tx.txid();
     w.mine(vec![grant_tx.clone()]);
     sync(&client, &base, &w, &mut sent).await;
-    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), content);
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &record).await.unwrap(), content);
 
     // Chain rules met over HTTP: each refusal has its code and changes nothing.
     let before = status(&client, &base).await;
@@ -212,7 +235,7 @@ async fn blocks_and_chain_rules_over_http() {
     );
     w.mine(vec![revoke]);
     sync(&client, &base, &w, &mut sent).await;
-    let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
+    let refused = api.download(&w.chain.chain_id, &researcher, &record).await;
     assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
 
     // Expired: a grant that ends two blocks on stops allowing reads once they are mined.
@@ -220,26 +243,48 @@ async fn blocks_and_chain_rules_over_http() {
     let expiring = grant_until(&mut w, record, &compiled, &key, true, expiry);
     w.mine(vec![expiring]);
     sync(&client, &base, &w, &mut sent).await;
-    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), content);
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &record).await.unwrap(), content);
     w.mine(Vec::new());
     w.mine(Vec::new());
     sync(&client, &base, &w, &mut sent).await;
-    let refused = api.download(&w.chain.chain_id, &researcher, &ciphertext).await;
+    let refused = api.download(&w.chain.chain_id, &researcher, &record).await;
     assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
+
+    // A read names its record: a live grant on another record of the same patient lends
+    // nothing to this one.
+    let other = store_record(&mut w, &compiled.script, None);
+    let other_content = ciphertext_of(&w.store.record(&other).unwrap().unwrap().release);
+    api.upload(other_content.clone()).await.unwrap();
+    let on_other = grant(&mut w, other, &compiled, &key, true);
+    w.mine(vec![on_other]);
+    sync(&client, &base, &w, &mut sent).await;
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &other).await.unwrap(), other_content);
+    let refused = api.download(&w.chain.chain_id, &researcher, &record).await;
+    assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
+
+    // The patient's lists are the patient's: signed by the patient they are served, signed by
+    // anyone else (the researcher with a live grant included) they are refused.
+    let patient = w.p.patient.clone();
+    let audit = api.audit(&w.chain.chain_id, &patient, &patient.key).await.unwrap();
+    assert_eq!(audit.reads.len(), 3, "{audit:?}");
+    let records = api.records(&w.chain.chain_id, &patient, &patient.key).await.unwrap();
+    assert_eq!(records.records.len(), 2);
+    for refused in [
+        api.audit(&w.chain.chain_id, &researcher, &patient.key).await.map(|_| ()),
+        api.records(&w.chain.chain_id, &researcher, &patient.key).await.map(|_| ()),
+    ] {
+        assert!(
+            matches!(&refused, Err(ClientError::Refused { status: 403, code, .. }) if code == "NO_ACCESS"),
+            "{refused:?}"
+        );
+    }
 }
 
 /// `secret` split 2 of `holders.len()`, each share sealed to its holder.
-fn shares_for(holders: &[&medchain_primitives::Signer], secret: &[u8]) -> EmergencyShares {
-    let shares = shamir::split(secret, 2, holders.len() as u8, &mut rand::rng()).unwrap();
-    let deposits = holders
-        .iter()
-        .zip(&shares)
-        .map(|(h, share)| ShareDeposit {
-            holder: h.key,
-            envelope: ecies::seal(&h.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
-        })
-        .collect();
-    EmergencyShares { threshold: 2, shares: deposits }
+fn shares_for(holders: &[&medchain_primitives::Signer], release: &Hash32, secret: &[u8]) -> EmergencyShares {
+    let keys: Vec<_> = holders.iter().map(|h| h.key).collect();
+    let secret = RecordSecret::from_bytes(secret).unwrap();
+    split_among(&secret, release, 2, &keys, &mut rand::rng()).unwrap()
 }
 
 /// Writes `signer`'s key file under the test passphrase (with a small KDF cost).
@@ -413,7 +458,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
             patient: patient.key,
             ciphertext,
             policy: compiled.script.clone(),
-            emergency: Some(shares_for(&[&hospital, &w.p.clinic.clone()], &secret)),
+            emergency: Some(shares_for(&[&hospital, &w.p.clinic.clone()], &release_id, &secret)),
             signature: Sig::EMPTY,
         },
         0,
@@ -451,10 +496,10 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     };
     let mismatch = grant(&insurer);
     assert!(mismatch.0 == 2 && mismatch.2.contains("different script"), "{mismatch:?}");
-    assert!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.is_err(), "no access yet");
+    assert!(api.download(&w.chain.chain_id, &researcher, &record).await.is_err(), "no access yet");
     let (code, out, err) = grant(&researcher_hex);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(api.download(&w.chain.chain_id, &researcher, &ciphertext).await.unwrap(), sealed_record);
+    assert_eq!(api.download(&w.chain.chain_id, &researcher, &record).await.unwrap(), sealed_record);
 
     // The grantee reads it: download, open the key deposit, decrypt.
     let granted: Value = serde_json::from_str(&out).unwrap();
@@ -577,7 +622,7 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
         "--patient",
         &patient_hex,
     ]);
-    assert!(stranger.0 == 2 && stranger.2.contains("holds no share"), "{stranger:?}");
+    assert!(stranger.0 == 2 && stranger.2.contains("no share"), "{stranger:?}");
 
     // The whole record life through the command line: release, store, grant, read.
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();

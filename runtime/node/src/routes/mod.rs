@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use medchain_api::NodeCode;
 use medchain_primitives::{Hash32, PubKey};
 use serde::Deserialize;
@@ -39,7 +39,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/accesses/{txid}", get(records::access))
         .route("/v1/challenge", post(records::challenge))
         .route("/v1/reads", get(records::read_log))
-        .route("/v1/records/{hash}", get(records::download).put(records::upload))
+        .route("/v1/records/{id}", get(records::record))
+        .route("/v1/records/{id}/ciphertext", get(records::download))
+        .route("/v1/ciphertexts/{hash}", put(records::upload))
         .layer(DefaultBodyLimit::disable())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,5 +1,5 @@
-//! Records and who reads them: a patient's records and audit log, accesses, the read log,
-//! read challenges, uploads and authorized downloads.
+//! Records and who reads them: a record, a patient's records and audit log (the patient's or
+//! an auditor's only), accesses, the read log, challenges, uploads and authorized downloads.
 
 use std::sync::Arc;
 
@@ -13,8 +13,10 @@ use medchain_api::{
     AccessSummary, AccessView, Audit, Challenge, EmergencySharesView, NodeCode, ReadEntry, ReadLogState,
     RecordList, RecordView, ShareRelease, ShareView, Uploaded,
 };
-use medchain_chain::state::StateRead;
+use medchain_chain::state::{RecordEntry, StateRead};
 use medchain_chain::transaction::EmergencyShares;
+use medchain_chain::validate::AccessStatus;
+use medchain_primitives::{Hash32, PubKey};
 use tracing::info;
 
 use super::{Page, blocking, hash_param, key_param};
@@ -29,25 +31,43 @@ pub async fn records(
     State(node): State<Arc<Node>>,
     Path(patient): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
+    headers: HeaderMap,
 ) -> ApiResult<Json<RecordList>> {
     let Query(page) = page?;
     let patient = key_param(&patient)?;
-    let store = node.ledger.store();
-    let (ids, next) = page.of(store.patient_records(&patient).map_err(ApiError::state)?);
-    let mut records = Vec::new();
-    for id in ids {
-        if let Some(r) = store.record(&id).map_err(ApiError::state)? {
-            records.push(RecordView {
-                record: id,
-                release: r.release,
-                ciphertext: r.ciphertext,
-                policy: r.policy.into(),
-                height: r.height,
-                emergency: r.emergency.as_ref().map(share_deposits),
-            });
+    blocking(move || {
+        node.authorize_view(&headers, &patient)?;
+        let store = node.ledger.store();
+        let (ids, next) = page.of(store.patient_records(&patient).map_err(ApiError::state)?);
+        let mut records = Vec::new();
+        for id in ids {
+            if let Some(r) = store.record(&id).map_err(ApiError::state)? {
+                records.push(record_view(id, r));
+            }
         }
+        Ok(Json(RecordList { records, next }))
+    })
+    .await
+}
+
+/// `GET /v1/records/{id}`: one record as the chain holds it (its storage is public on chain).
+pub async fn record(State(node): State<Arc<Node>>, Path(id): Path<String>) -> ApiResult<Json<RecordView>> {
+    let id = hash_param(&id)?;
+    let stored = node.ledger.store().record(&id).map_err(ApiError::state)?;
+    let stored = stored.ok_or_else(|| ApiError::not_found(format!("record {id} is not on chain")))?;
+    Ok(Json(record_view(id, stored)))
+}
+
+fn record_view(id: Hash32, r: RecordEntry) -> RecordView {
+    RecordView {
+        record: id,
+        patient: r.patient,
+        release: r.release,
+        ciphertext: r.ciphertext,
+        policy: r.policy.into(),
+        height: r.height,
+        emergency: r.emergency.as_ref().map(share_deposits),
     }
-    Ok(Json(RecordList { records, next }))
 }
 
 /// A record's emergency key shares: the threshold and each holder's sealed share.
@@ -57,7 +77,7 @@ fn share_deposits(shares: &EmergencyShares) -> EmergencySharesView {
         shares: shares
             .shares
             .iter()
-            .map(|d| ShareView { holder: d.holder, envelope: d.envelope.clone().into() })
+            .map(|d| ShareView { holder: d.holder, envelope: d.envelope.clone().into(), check: d.check })
             .collect(),
     }
 }
@@ -66,25 +86,35 @@ pub async fn audit(
     State(node): State<Arc<Node>>,
     Path(patient): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
+    headers: HeaderMap,
 ) -> ApiResult<Json<Audit>> {
     let Query(page) = page?;
     let patient = key_param(&patient)?;
+    blocking(move || audit_of(&node, &headers, &patient, &page)).await
+}
+
+fn audit_of(node: &Node, headers: &HeaderMap, patient: &PubKey, page: &Page) -> ApiResult<Json<Audit>> {
+    node.authorize_view(headers, patient)?;
+    let patient = *patient;
     let store = node.ledger.store();
     let height = node.ledger.tip().map_err(ApiError::state)?.height;
     let (ids, next_access) = page.of(store.patient_accesses(&patient).map_err(ApiError::state)?);
     let mut accesses = Vec::new();
     for id in ids {
         if let Some(g) = store.grant(&id).map_err(ApiError::state)? {
+            let status = node.ledger.chain().access_status(store, &id, height).map_err(ApiError::state)?;
             accesses.push(AccessSummary {
                 access: id,
                 grantee: g.grantee,
                 emergency: g.emergency,
-                justification: g.justification,
+                justification: g.justification.into_iter().map(|sealed| sealed.0.into()).collect(),
                 purpose: g.purpose,
                 height: g.height,
+                unlocks: g.unlocks,
+                vetoed: status == AccessStatus::Vetoed,
                 expiry: g.expiry,
                 revoked_at: store.revoked_at(&id).map_err(ApiError::state)?,
-                active: node.ledger.chain().access_active(store, &id, height).map_err(ApiError::state)?,
+                active: status == AccessStatus::Usable,
                 records: g.records,
             });
         }
@@ -107,13 +137,16 @@ pub async fn access(State(node): State<Arc<Node>>, Path(id): Path<String>) -> Ap
         .into_iter()
         .map(|(record, holder, envelope)| ShareRelease { record, holder, envelope: envelope.into() })
         .collect();
+    let status = node.ledger.chain().access_status(store, &id, height).map_err(ApiError::state)?;
     Ok(Json(AccessView {
         access: id,
         grantee: g.grantee,
         patient: g.patient,
         emergency: g.emergency,
         expiry: g.expiry,
-        active: node.ledger.chain().access_active(store, &id, height).map_err(ApiError::state)?,
+        unlocks: g.unlocks,
+        vetoed: status == AccessStatus::Vetoed,
+        active: status == AccessStatus::Usable,
         records: g.records,
         share_releases,
     }))
@@ -156,15 +189,21 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(Uploaded { hash, size })))
 }
 
+/// `GET /v1/records/{id}/ciphertext`: the record's ciphertext, to a reader that record lets in.
 pub async fn download(
     State(node): State<Arc<Node>>,
-    Path(hash): Path<String>,
+    Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Body)> {
-    let hash = hash_param(&hash)?;
+    let id = hash_param(&id)?;
     let authorizing = Arc::clone(&node);
-    let Authorized { reader, patient, record, access } =
-        blocking(move || authorizing.authorize(&headers, &hash)).await?;
+    let (Authorized { reader, patient, record, access }, hash) = blocking(move || {
+        let authorized = authorizing.authorize_read(&headers, &id)?;
+        let stored = authorizing.ledger.store().record(&id).map_err(ApiError::state)?;
+        let stored = stored.ok_or_else(|| ApiError::not_found(format!("record {id} is not on chain")))?;
+        Ok((authorized, stored.ciphertext))
+    })
+    .await?;
     let entry = ReadEntry {
         time: unix_now(),
         patient,

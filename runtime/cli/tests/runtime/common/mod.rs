@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 use medchain_chain::block::Block;
 use medchain_chain::genesis::Genesis;
 use medchain_chain::standard::pay_to_key;
+use medchain_chain::state::StateRead;
 use medchain_chain::store::MemoryStore;
-use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, RecordAccess, ShareDeposit, Transaction,
-};
+use medchain_chain::transaction::{EmergencyShares, OutPoint, Payload, RecordAccess, Sealed, Transaction};
 use medchain_chain::validate::{Applied, BlockError, Chain, Tip, TxError};
 use medchain_chain::verdict::Rejection;
 use medchain_chain::verifier::Verifier;
@@ -28,10 +27,12 @@ use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
 use medchain_compiler::medscript::{Compiled, check, compile, parse};
 use medchain_primitives::Signer;
-use medchain_primitives::ecies;
 use medchain_primitives::{Hash32, PubKey, Sig};
 use medchain_wallet::builder::{PolicyUnlock, Spendable, TxBuilder};
-use medchain_wallet::shamir;
+use medchain_wallet::deposit::{
+    Binding, KeyError, recover_from_shares, reseal_share, seal_justification, seal_to, split_among,
+};
+use medchain_wallet::record::RecordSecret;
 use secp256k1::SecretKey;
 
 pub const COIN: u64 = 1_000_000;
@@ -253,18 +254,55 @@ pub fn stored_record(w: &mut World) -> (Hash32, Compiled, Vec<u8>) {
         (w.p.hospital.clone(), w.p.patient.clone(), w.p.clinic.clone(), w.p.researcher.clone());
     let compiled = policy(&patient.key, &researcher.key);
     let record_key = b"an AES key of exactly 32 bytes!!and the salt of its release, 32!".to_vec();
-    let shares = shamir::split(&record_key, 2, 2, &mut rand::rng()).unwrap();
-    let deposits = [&hospital, &clinic]
-        .iter()
-        .zip(&shares)
-        .map(|(holder, share)| ShareDeposit {
-            holder: holder.key,
-            envelope: ecies::seal(&holder.key.key().unwrap(), &share.to_bytes(), &mut rand::rng()).unwrap(),
-        })
-        .collect();
-    let emergency = EmergencyShares { threshold: 2, shares: deposits };
-    let storage_id = store_record(w, &compiled.script, Some(emergency));
+    let secret = RecordSecret::from_bytes(&record_key).unwrap();
+    let storage_id = store_record_with(w, &compiled.script, |release| {
+        Some(split_among(&secret, release, 2, &[hospital.key, clinic.key], &mut rand::rng()).unwrap())
+    });
     (storage_id, compiled, record_key)
+}
+
+/// `holder`'s share release of `record`'s key for the emergency access `access`, re-sealed to
+/// `requester`.
+pub fn release_share(
+    w: &mut World,
+    holder: &Signer,
+    (record, access): (Hash32, Hash32),
+    requester: &PubKey,
+) -> Transaction {
+    let stored = w.store.record(&record).unwrap().unwrap();
+    let shares = stored.emergency.unwrap();
+    let envelope = reseal_share(
+        &holder.secret,
+        &shares,
+        (&stored.release, &record, &access),
+        requester,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    let payload = Payload::ShareRelease {
+        emergency: access,
+        record,
+        holder: holder.key,
+        envelope,
+        signature: Sig::EMPTY,
+    };
+    w.tx(holder, payload, 0, Some(holder))
+}
+
+/// The record secret of `record`, recovered by `requester` from the shares released for
+/// `access`.
+pub fn recovered(
+    w: &World,
+    requester: &Signer,
+    (record, access): (Hash32, Hash32),
+) -> Result<RecordSecret, KeyError> {
+    let shares = w.store.record(&record).unwrap().unwrap().emergency.unwrap();
+    let released = w.store.share_releases(&access).unwrap();
+    let released = released
+        .iter()
+        .filter(|(r, _, _)| *r == record)
+        .map(|(_, holder, envelope)| (*holder, envelope.as_slice()));
+    recover_from_shares(&requester.secret, (&access, &record), &shares, released)
 }
 
 /// A release by the hospital of a record for `patient`, committing to `commitment`.
@@ -283,10 +321,20 @@ pub fn ciphertext_of(release: &Hash32) -> Vec<u8> {
 /// Releases (by the hospital) and stores (by the patient) a record under `policy`, mining a
 /// block for each. Returns the storage txid.
 pub fn store_record(w: &mut World, policy: &[u8], emergency: Option<EmergencyShares>) -> Hash32 {
+    store_record_with(w, policy, |_| emergency)
+}
+
+/// As [`store_record`], with the emergency shares made for the release's id.
+pub fn store_record_with(
+    w: &mut World,
+    policy: &[u8],
+    emergency: impl FnOnce(&Hash32) -> Option<EmergencyShares>,
+) -> Hash32 {
     let patient = w.p.patient.clone();
     let release = release_for(w, &patient.key, Hash32::sha256(b"salt|record"));
     let release_id = release.txid();
     w.mine(vec![release]);
+    let emergency = emergency(&release_id);
     let storage = w.tx(
         &patient,
         Payload::Storage {
@@ -342,7 +390,7 @@ fn consented_grant(
 ) -> Transaction {
     let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
     let deposit = key
-        .map(|key| ecies::seal(&researcher.key.key().unwrap(), key, &mut rand::rng()).unwrap())
+        .map(|key| seal_to(&researcher.key, key, Binding::Deposit(&record), &mut rand::rng()).unwrap())
         .unwrap_or_default();
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
     let payload = Payload::AccessGrant { grantee: researcher.key, purpose, records: vec![access] };
@@ -378,7 +426,8 @@ pub fn grant_until(
     consented_grant(w, record, compiled, with_deposit.then_some(key), (7, expiry, 0))
 }
 
-/// An emergency access by `requester`, unlocked by the emergency clause.
+/// An emergency access by `requester`, unlocked by the emergency clause, with `justification`
+/// sealed to the patient.
 pub fn emergency(
     w: &mut World,
     record: Hash32,
@@ -387,10 +436,23 @@ pub fn emergency(
     expiry: u32,
     justification: &str,
 ) -> Transaction {
+    let sealed = seal_justification(justification, &[w.p.patient.key], &mut rand::rng()).unwrap();
+    emergency_through(w, (record, compiled, 1), requester, expiry, sealed)
+}
+
+/// An emergency access by `requester` to `record` through `clause` of its policy, carrying
+/// `justification` as given.
+pub fn emergency_through(
+    w: &mut World,
+    (record, compiled, clause): (Hash32, &Compiled, usize),
+    requester: &Signer,
+    expiry: u32,
+    justification: Vec<Sealed>,
+) -> Transaction {
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit: Vec::new() };
     let payload = Payload::EmergencyAccess {
         requester: requester.key,
-        justification: justification.into(),
+        justification,
         records: vec![access],
         signature: Sig::EMPTY,
     };
@@ -399,8 +461,10 @@ pub fn emergency(
         roles: [(requester.key.0, [1].into())].into(),
         // The requester's claim; the chain checks the transaction's real expiry.
         emergency_expires_in: Some(1),
+        // An emergency's relative locks are its veto window, counted from the request.
+        age_blocks: Some(u32::from(u16::MAX)),
         ..Holdings::default()
     };
-    let unlock = PolicyUnlock { compiled: compiled.clone(), holdings, clause: Some(1) };
+    let unlock = PolicyUnlock { compiled: compiled.clone(), holdings, clause: Some(clause) };
     w.pay(requester, TxBuilder::new(payload, FEE).expiry(expiry).signed_by(requester).unlock_records(unlock))
 }
