@@ -6,14 +6,18 @@
 //! Run, from the repository root:
 //!
 //! ```sh
-//! cargo run -p medchain-examples --bin share_record -- genesis > /tmp/share-genesis.json
-//! cargo run --release -- node --dev --data "$(mktemp -d)" --genesis /tmp/share-genesis.json &
-//! cargo run -p medchain-examples --bin share_record -- run http://127.0.0.1:7070
+//! export MEDCHAIN_PASSPHRASE='a passphrase for the example'
+//! cargo run -p medchain-examples --bin share_record -- setup /tmp/share
+//! cargo run --release -- node --dev --data "$(mktemp -d)" --genesis /tmp/share/genesis.json \
+//!     --producer-key /tmp/share/producer.key &
+//! cargo run -p medchain-examples --bin share_record -- run http://127.0.0.1:7070 /tmp/share
 //! ```
 //!
-//! The keys are fixed development keys; each run spends their genesis coins, so start the node
-//! on a fresh data directory for each run.
+//! `setup` makes fresh keys: the producer's key file (sealed under the passphrase), the
+//! parties' keys (a file only its owner reads), and a genesis naming their public keys only.
+//! Each run spends the parties' genesis coins, so start the node on a fresh data directory.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -26,9 +30,11 @@ use medchain_compiler::medscript::compile;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_compiler::medscript::types::Value;
-use medchain_primitives::{Sig, Signer};
+use medchain_primitives::{PubKey, Sig, Signer};
 use medchain_wallet::builder::{FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
 use medchain_wallet::deposit::{Binding, open_record_secret, seal_to};
+use medchain_wallet::files::write_private;
+use medchain_wallet::keyfile::KeyFile;
 use medchain_wallet::record::{self, RecordSecret};
 use secp256k1::SecretKey;
 use serde_json::json;
@@ -36,37 +42,63 @@ use serde_json::json;
 const COIN: u64 = 1_000_000;
 const FEE: u64 = 1_000;
 
+/// The example's parties.
 struct Keys {
     hospital: Signer,
     patient: Signer,
     researcher: Signer,
-    producer: Signer,
 }
 
-fn keys() -> anyhow::Result<Keys> {
-    let signer = |byte| SecretKey::from_byte_array([byte; 32]).map(Signer::new);
-    Ok(Keys {
-        hospital: signer(0x41)?,
-        patient: signer(0x42)?,
-        researcher: signer(0x43)?,
-        producer: signer(0x44)?,
-    })
+/// Where `setup` keeps the parties' secret keys, the producer's key file and the genesis.
+const PARTIES: &str = "parties.json";
+const PRODUCER_KEY: &str = "producer.key";
+const GENESIS: &str = "genesis.json";
+
+/// Fresh keys for the parties and the producer, and the dev genesis naming them, in `dir`.
+fn setup(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let fresh = || Signer::new(SecretKey::new(&mut rand::rng()));
+    let (k, producer) = (Keys { hospital: fresh(), patient: fresh(), researcher: fresh() }, fresh());
+    let passphrase = std::env::var("MEDCHAIN_PASSPHRASE")
+        .context("set MEDCHAIN_PASSPHRASE: the producer's key file is sealed under it")?;
+    let key_file = KeyFile::seal(&producer.secret, &passphrase, &mut rand::rng())?;
+    write_private(&dir.join(PRODUCER_KEY), serde_json::to_string(&key_file)?.as_bytes(), true)?;
+    let secret = |s: &Signer| hex::encode(s.secret.secret_bytes());
+    let parties = json!({ "hospital": secret(&k.hospital), "patient": secret(&k.patient), "researcher": secret(&k.researcher) });
+    write_private(&dir.join(PARTIES), parties.to_string().as_bytes(), true)?;
+    std::fs::write(dir.join(GENESIS), genesis_json(&k, &producer.key))?;
+    println!("wrote {GENESIS}, {PRODUCER_KEY} and {PARTIES} in {}", dir.display());
+    Ok(())
+}
+
+/// The parties `setup` wrote in `dir`, and the chain of its genesis.
+fn load(dir: &Path) -> anyhow::Result<(Keys, Chain)> {
+    let text = std::fs::read_to_string(dir.join(PARTIES))
+        .with_context(|| format!("run `setup {}` first", dir.display()))?;
+    let parties: serde_json::Value = serde_json::from_str(&text)?;
+    let party = |name: &str| -> anyhow::Result<Signer> {
+        let bytes = hex::decode(parties.get(name).and_then(|v| v.as_str()).context("a party's key")?)?;
+        Ok(Signer::new(SecretKey::from_byte_array(bytes.try_into().map_err(|_| anyhow!("a 32-byte key"))?)?))
+    };
+    let keys =
+        Keys { hospital: party("hospital")?, patient: party("patient")?, researcher: party("researcher")? };
+    let genesis = Genesis::from_json(&std::fs::read_to_string(dir.join(GENESIS))?)?;
+    Ok((keys, Chain::new(genesis)))
 }
 
 /// A dev genesis: the hospital is a medical institution; the hospital and the patient each get
-/// one coin (allocations 0 and 1); the producer's key signs dev blocks.
-fn genesis_json(k: &Keys) -> String {
+/// one coin (allocations 0 and 1); `producer` signs dev blocks.
+fn genesis_json(k: &Keys, producer: &PubKey) -> String {
     json!({
         "chain_name": "share-record-example", "time": 1_767_225_600u64,
         "roles": { "medical_institution": 1 },
-        "governors": [k.hospital.key.to_hex()], "producers": [k.producer.key.to_hex()],
+        "governors": [k.hospital.key.to_hex()], "producers": [producer.to_hex()],
         "block_reward": 0,
         "allocations": [
             { "lock": hex::encode(pay_to_key(&k.hospital.key)), "value": COIN },
             { "lock": hex::encode(pay_to_key(&k.patient.key)), "value": COIN },
         ],
         "initial_roles": [{ "key": k.hospital.key.to_hex(), "role": "medical_institution" }],
-        "dev_key": hex::encode(k.producer.secret.secret_bytes()),
     })
     .to_string()
 }
@@ -90,9 +122,8 @@ async fn send(
     Ok(tx)
 }
 
-async fn run(url: &str) -> anyhow::Result<()> {
-    let k = keys()?;
-    let chain = Chain::new(Genesis::from_json(&genesis_json(&k))?);
+async fn run(url: &str, dir: &Path) -> anyhow::Result<()> {
+    let (k, chain) = load(dir)?;
     let client = Client::new(url);
     // Give a node that is just starting a moment.
     let mut status = client.status().await;
@@ -105,7 +136,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
     }
     let status = status.context("is the node running?")?;
     if status.chain_id != chain.chain_id {
-        bail!("the node runs another chain; start it with the genesis `share_record genesis` prints");
+        bail!("the node runs another chain; start it with the genesis `share_record setup` wrote");
     }
     let mut rng = rand::rng();
 
@@ -167,11 +198,8 @@ async fn run(url: &str) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["genesis"] => {
-            println!("{}", genesis_json(&keys()?));
-            Ok(())
-        }
-        ["run", url] => run(url).await,
-        _ => bail!("usage: share_record genesis | share_record run http://HOST:PORT"),
+        ["setup", dir] => setup(Path::new(dir)),
+        ["run", url, dir] => run(url, Path::new(dir)).await,
+        _ => bail!("usage: share_record setup DIR | share_record run http://HOST:PORT DIR"),
     }
 }

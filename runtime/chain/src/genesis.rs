@@ -37,9 +37,6 @@ pub struct Genesis {
     pub allocations: Vec<TxOut>,
     /// Roles held from the start.
     pub initial_roles: Vec<(PubKey, u32)>,
-    /// A development chain's producer secret, so `node --dev` can produce blocks. Not part
-    /// of the chain id; never set it on a real chain.
-    pub dev_key: Option<[u8; 32]>,
 }
 
 /// Why a genesis file is not usable.
@@ -63,6 +60,11 @@ pub enum GenesisError {
     /// Tokens over the money supply.
     #[error("allocations and reward exceed the money supply")]
     TooMuchMoney,
+    /// A secret key in the file: a genesis is shared, and whoever holds it could sign blocks.
+    #[error(
+        "the genesis file carries a secret key (`dev_key`); a genesis names public keys only: give a producer its key file"
+    )]
+    CarriesSecret,
 }
 
 #[derive(Deserialize)]
@@ -78,8 +80,9 @@ struct GenesisFile {
     allocations: Vec<AllocationFile>,
     #[serde(default)]
     initial_roles: Vec<RoleFile>,
+    /// Read only to refuse it by name: older dev genesis files carried the producer's secret.
     #[serde(default)]
-    dev_key: Option<String>,
+    dev_key: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +111,9 @@ impl Genesis {
     /// Reads and validates a genesis file.
     pub fn from_json(text: &str) -> Result<Genesis, GenesisError> {
         let file: GenesisFile = serde_json::from_str(text).map_err(|e| GenesisError::Json(e.to_string()))?;
+        if file.dev_key.is_some() {
+            return Err(GenesisError::CarriesSecret);
+        }
         let genesis = Genesis {
             chain_name: file.chain_name,
             time: file.time,
@@ -132,15 +138,6 @@ impl Genesis {
                 })
                 .collect::<Result<_, GenesisError>>()?,
             roles: file.roles,
-            dev_key: match &file.dev_key {
-                None => None,
-                Some(text) => Some(
-                    hex::decode(text)
-                        .ok()
-                        .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                        .ok_or_else(|| GenesisError::BadKey("dev_key".into()))?,
-                ),
-            },
         };
         if genesis.producers.is_empty()
             || genesis.governors.is_empty()

@@ -143,7 +143,6 @@ async fn main() {
         "governors": [patient.key.to_hex()], "producers": [producer.key.to_hex()],
         "block_reward": 50 * COIN, "allocations": allocations,
         "initial_roles": [{ "key": hospital.key.to_hex(), "role": "medical_institution" }],
-        "dev_key": hex::encode(producer.secret.secret_bytes()),
     })
     .to_string();
     let chain = Chain::new(Genesis::from_json(&genesis_json).unwrap());
@@ -151,9 +150,23 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("genesis.json"), &genesis_json).unwrap();
+    // The producer's key file, under a passphrase the node reads from its environment.
+    let passphrase = "load-benchmark producer";
+    let key_file = medchain_wallet::keyfile::KeyFile::seal_with_cost(
+        &producer.secret,
+        passphrase,
+        256,
+        1,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("producer.key"), serde_json::to_string(&key_file).unwrap()).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(["node", "--dev", "--block-interval", "1", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--producer-key")
+        .arg(dir.path().join("producer.key"))
+        .env("MEDCHAIN_PASSPHRASE", passphrase)
         .arg("--data")
         .arg(dir.path().join("data"))
         .arg("--genesis")

@@ -45,8 +45,9 @@ pub const READ_ANCHOR_TAG: &[u8] = b"medchain/reads";
 /// Node configuration.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// Produce blocks with the genesis dev key.
-    pub dev: bool,
+    /// A development node's producer: it produces a block every `block_interval` with this key,
+    /// which must be one of the genesis file's producers. `None` for a node that only validates.
+    pub producer: Option<Signer>,
     /// Seconds between dev blocks.
     pub block_interval: Duration,
     /// Address to listen on.
@@ -84,24 +85,11 @@ pub(crate) struct Authorized {
 impl Node {
     /// Opens the node's data directory (chain state and record store).
     pub fn open(data: &Path, chain: Chain, config: NodeConfig) -> Result<Node, String> {
-        let producer = match (config.dev, chain.genesis.dev_key) {
-            (true, Some(secret)) => Some(Signer::new(
-                secp256k1::SecretKey::from_byte_array(secret).map_err(|e| format!("dev key: {e}"))?,
-            )),
-            (true, None) => return Err("--dev needs a `dev_key` in the genesis file".into()),
-            // A shared genesis must carry no secret: whoever holds the file could sign blocks.
-            (false, Some(_)) => {
-                return Err(
-                    "the genesis file carries a `dev_key` (a secret key); only a --dev node accepts one"
-                        .into(),
-                );
-            }
-            (false, None) => None,
-        };
+        let producer = config.producer.clone();
         if let Some(p) = &producer
             && !chain.genesis.producers.contains(&p.key)
         {
-            return Err("the genesis dev key is not one of its producers".into());
+            return Err(format!("the producer key {} is not one of the genesis file's producers", p.key));
         }
         let ledger = Ledger::open(&data.join("chain"), chain).map_err(|e| e.to_string())?;
         let blobs = LocalBlobStore::open(&data.join("records")).map_err(|e| e.to_string())?;

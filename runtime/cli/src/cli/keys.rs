@@ -54,13 +54,17 @@ pub struct KeyArgs {
 impl KeyArgs {
     /// The signer in the key file, opened with the passphrase.
     pub fn signer(&self) -> miette::Result<Signer> {
-        let path = &self.key;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| miette!("cannot read the key file {}: {e}", path.display()))?;
-        let file: KeyFile =
-            serde_json::from_str(&text).map_err(|e| miette!("{} is not a key file: {e}", path.display()))?;
-        Ok(Signer::new(file.open(&passphrase(&self.passphrase_env)?).map_err(|e| miette!("{e}"))?))
+        open_key_file(&self.key, &self.passphrase_env)
     }
+}
+
+/// The signer in the key file at `path`, opened with the passphrase from `passphrase_env`.
+pub fn open_key_file(path: &std::path::Path, passphrase_env: &str) -> miette::Result<Signer> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| miette!("cannot read the key file {}: {e}", path.display()))?;
+    let file: KeyFile =
+        serde_json::from_str(&text).map_err(|e| miette!("{} is not a key file: {e}", path.display()))?;
+    Ok(Signer::new(file.open(&passphrase(passphrase_env)?).map_err(|e| miette!("{e}"))?))
 }
 
 pub fn run(args: KeygenArgs) -> miette::Result<ExitCode> {

@@ -13,11 +13,21 @@ use medchain_chain::genesis::Genesis;
 use medchain_chain::validate::Chain;
 use medchain_node::{Node, NodeConfig, serve};
 
+use super::keys::{PASSPHRASE_ENV, open_key_file};
+
 #[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// Produce blocks with the genesis file's dev key.
-    #[arg(long)]
+    /// Produce blocks, one every `--block-interval` seconds, with the `--producer-key`.
+    #[arg(long, requires = "producer_key")]
     dev: bool,
+    /// The key file of one of the genesis file's producers (from `medchain keygen`), with which
+    /// a `--dev` node signs its blocks. A genesis file never holds a secret key.
+    #[arg(long, requires = "dev")]
+    producer_key: Option<PathBuf>,
+    /// The environment variable holding the producer key file's passphrase (read from standard
+    /// input if unset).
+    #[arg(long, default_value = PASSPHRASE_ENV)]
+    passphrase_env: String,
     /// The data directory (chain state and record store).
     #[arg(long, default_value = "medchain-data")]
     data: PathBuf,
@@ -42,8 +52,12 @@ pub fn run(args: NodeArgs) -> miette::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.genesis)
         .map_err(|e| miette!("cannot read {}: {e}", args.genesis.display()))?;
     let genesis = Genesis::from_json(&text).map_err(|e| miette!("{}: {e}", args.genesis.display()))?;
+    let producer = match &args.producer_key {
+        Some(path) => Some(open_key_file(path, &args.passphrase_env)?),
+        None => None,
+    };
     let config = NodeConfig {
-        dev: args.dev,
+        producer,
         block_interval: Duration::from_secs(args.block_interval.max(1)),
         listen: args.listen,
     };

@@ -1,4 +1,5 @@
-//! The parties of the story, their fixed keys, and the dev genesis that gives them coins.
+//! The parties of the story, their keys (fresh on every run: no secret key of the story is
+//! known anywhere else), and the dev genesis that gives them coins.
 
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::validate::Chain;
@@ -24,14 +25,8 @@ pub struct Party {
 }
 
 impl Party {
-    fn new(name: &'static str, seed: u8) -> Party {
-        let mut secret = [seed; 32];
-        secret[0] = 0x4d;
-        Party {
-            name,
-            signer: Signer::new(SecretKey::from_byte_array(secret).unwrap_or_else(|_| unreachable!())),
-            coins: Vec::new(),
-        }
+    fn new(name: &'static str) -> Party {
+        Party { name, signer: Signer::new(SecretKey::new(&mut rand::rng())), coins: Vec::new() }
     }
 
     /// Its public key.
@@ -59,17 +54,17 @@ impl Default for Cast {
 }
 
 impl Cast {
-    /// The parties, each with a fixed key so the story is the same on every run.
+    /// The parties, each with a key of its own made for this run.
     pub fn new() -> Cast {
         Cast {
-            governor: Party::new("the Health Ministry", 1),
-            producer: Party::new("the block producer", 2),
-            hospital: Party::new("St. Mary's Hospital", 3),
-            patient: Party::new("Alice", 4),
-            researcher: Party::new("the cardiology research team", 5),
-            insurer: Party::new("an insurer", 6),
-            clinic: Party::new("City Clinic", 7),
-            university: Party::new("University Hospital", 8),
+            governor: Party::new("the Health Ministry"),
+            producer: Party::new("the block producer"),
+            hospital: Party::new("St. Mary's Hospital"),
+            patient: Party::new("Alice"),
+            researcher: Party::new("the cardiology research team"),
+            insurer: Party::new("an insurer"),
+            clinic: Party::new("City Clinic"),
+            university: Party::new("University Hospital"),
         }
     }
 
@@ -90,6 +85,11 @@ impl Cast {
         self.patient.key()
     }
 
+    /// The producer's signer: the key a dev node of the story signs its blocks with.
+    pub fn producer_signer(&self) -> &Signer {
+        &self.producer.signer
+    }
+
     /// The patient's signer, for requests only the patient may make.
     pub fn patient_signer(&self) -> &Signer {
         &self.patient.signer
@@ -103,8 +103,8 @@ impl Cast {
             .map_or_else(|| key.to_hex(), |p| p.name.to_owned())
     }
 
-    /// The dev genesis file the story runs on: the governor, the dev producer key, coins for
-    /// every party, and two institutions registered from the start.
+    /// The dev genesis file the story runs on: the governor, the producer's public key, coins
+    /// for every party, and two institutions registered from the start. It holds no secret.
     pub fn genesis_json(&mut self) -> String {
         let allocations: Vec<Value> = self
             .spenders()
@@ -125,7 +125,6 @@ impl Cast {
                 { "key": self.clinic.key().to_hex(), "role": "medical_institution" },
                 { "key": self.university.key().to_hex(), "role": "medical_institution" },
             ],
-            "dev_key": hex::encode(self.producer.signer.secret.secret_bytes()),
         })
         .to_string()
     }

@@ -156,7 +156,11 @@ pub async fn run() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let config = NodeConfig { dev: true, block_interval: Duration::from_secs(1), listen: address };
+    let config = NodeConfig {
+        producer: Some(cast.producer_signer().clone()),
+        block_interval: Duration::from_secs(1),
+        listen: address,
+    };
     let node = Arc::new(Node::open(dir.path(), chain.clone(), config)?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve_on(node, listener, async move {

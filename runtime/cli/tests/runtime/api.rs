@@ -107,7 +107,7 @@ async fn every_response_shape_is_pinned() {
     let mut cast = Cast::new();
     let genesis_json = cast.genesis_json();
     let chain = Chain::new(Genesis::from_json(&genesis_json).unwrap());
-    let node = start(&genesis_json, true).await;
+    let node = start(&genesis_json, Some(cast.producer_signer())).await;
     demo::play(&node.base, &chain, &mut cast).await.unwrap();
     let base = node.base.clone();
     let get = |path: &str| client.get(format!("{base}{path}"));
@@ -146,7 +146,7 @@ async fn every_response_shape_is_pinned() {
     // A node that does not produce: a transaction stays pending; blocks come from a mirror
     // world; a refused access names the VM's error.
     let mut w = World::new();
-    let node = start(&w.genesis_json, false).await;
+    let node = start(&w.genesis_json, None).await;
     let base = node.base.clone();
     let (storage, _, _) = stored_record(&mut w);
     let mut sent = 0;

@@ -265,7 +265,7 @@ async fn submit(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
     let mut w = World::new();
-    let node = start(&w.genesis_json, false).await;
+    let node = start(&w.genesis_json, None).await;
     let client = reqwest::Client::new();
     let base = node.base.clone();
     let mut sent = 0;

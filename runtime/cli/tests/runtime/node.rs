@@ -28,7 +28,7 @@ async fn the_demo_story_plays_against_a_node_process() {
     let mut cast = Cast::new();
     let genesis_json = cast.genesis_json();
     let chain = Chain::new(Genesis::from_json(&genesis_json).unwrap());
-    let node = start(&genesis_json, true).await;
+    let node = start(&genesis_json, Some(cast.producer_signer())).await;
     demo::play(&node.base, &chain, &mut cast).await.unwrap();
     let client = reqwest::Client::new();
     let status = status(&client, &node.base).await;
@@ -38,7 +38,7 @@ async fn the_demo_story_plays_against_a_node_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_flow_and_bad_inputs_are_refused() {
     let mut w = World::new();
-    let node = start(&w.genesis_json, true).await;
+    let node = start(&w.genesis_json, Some(&w.p.producer.clone())).await;
     let client = reqwest::Client::new();
     let base = node.base.clone();
 
@@ -156,7 +156,7 @@ async fn transactions_flow_and_bad_inputs_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_and_chain_rules_over_http() {
     let mut w = World::new();
-    let node = start(&w.genesis_json, false).await;
+    let node = start(&w.genesis_json, None).await;
     let client = reqwest::Client::new();
     let base = node.base.clone();
     let api = medchain_client::Client::new(&base);
@@ -278,6 +278,18 @@ async fn blocks_and_chain_rules_over_http() {
             "{refused:?}"
         );
     }
+    // A key the governors register as an auditor is served them, and loses them with its role.
+    let (governor, auditor) = (w.p.governor.clone(), w.p.outsider.clone());
+    let register = w.tx(&governor, role_payload(&w, &auditor.key, 5, true), 0, Some(&governor));
+    w.mine(vec![register]);
+    sync(&client, &base, &w, &mut sent).await;
+    let seen = api.audit(&w.chain.chain_id, &auditor, &patient.key).await.unwrap();
+    assert_eq!(seen, api.audit(&w.chain.chain_id, &patient, &patient.key).await.unwrap());
+    let withdraw = w.tx(&governor, role_payload(&w, &auditor.key, 5, false), 0, Some(&governor));
+    w.mine(vec![withdraw]);
+    sync(&client, &base, &w, &mut sent).await;
+    let refused = api.records(&w.chain.chain_id, &auditor, &patient.key).await;
+    assert!(matches!(&refused, Err(ClientError::Refused { code, .. }) if code == "NO_ACCESS"), "{refused:?}");
 }
 
 /// `secret` split 2 of `holders.len()`, each share sealed to its holder.
@@ -287,30 +299,17 @@ fn shares_for(holders: &[&medchain_primitives::Signer], release: &Hash32, secret
     split_among(&secret, release, 2, &keys, &mut rand::rng()).unwrap()
 }
 
-/// Writes `signer`'s key file under the test passphrase (with a small KDF cost).
-fn key_file_for(
-    dir: &std::path::Path,
-    name: &str,
-    signer: &medchain_primitives::Signer,
-) -> std::path::PathBuf {
-    let sealed = medchain_wallet::keyfile::KeyFile::seal_with_cost(
-        &signer.secret,
-        "correct horse battery",
-        256,
-        1,
-        &mut rand::rng(),
-    )
-    .unwrap();
-    let path = dir.join(format!("{name}.key"));
-    std::fs::write(&path, serde_json::to_string(&sealed).unwrap()).unwrap();
-    path
+/// A command's message as one line: the words of `text` without the box-drawing margin the
+/// error report wraps lines with.
+fn flat(text: &str) -> String {
+    text.split_whitespace().filter(|word| *word != "│").collect::<Vec<_>>().join(" ")
 }
 
 /// Runs `medchain` with `args` and the test passphrase; returns (exit code, stdout, stderr).
 fn medchain(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .args(args)
-        .env("MEDCHAIN_PASSPHRASE", "correct horse battery")
+        .env("MEDCHAIN_PASSPHRASE", TEST_PASSPHRASE)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -321,7 +320,7 @@ fn medchain(args: &[&str]) -> (i32, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_builds_signs_and_submits_transactions() {
     let mut w = World::new();
-    let node = start(&w.genesis_json, true).await;
+    let node = start(&w.genesis_json, Some(&w.p.producer.clone())).await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = key_file_for(dir.path(), "governor", &w.p.governor);
     let key = key_file.to_str().unwrap();
@@ -622,7 +621,34 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
         "--patient",
         &patient_hex,
     ]);
-    assert!(stranger.0 == 2 && stranger.2.contains("no share"), "{stranger:?}");
+    assert!(
+        stranger.0 == 2 && flat(&stranger.2).contains("holds no share of this record's key"),
+        "{stranger:?}"
+    );
+
+    // The patient's audit log, through the command line: signed by the patient it is served,
+    // with the justification sealed to them opened; signed by anyone else it is refused.
+    let (code, out, err) =
+        medchain(&["query", "--node", base, "audit", "--key", patient_file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let audit: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(audit["justifications"][&emergency_id], "unconscious in the emergency room", "{audit}");
+    assert!(!audit["accesses"].to_string().contains("unconscious"), "the node serves the text only sealed");
+    let (code, _, err) =
+        medchain(&["query", "--node", base, "audit", &patient_hex, "--key", clinic_file.to_str().unwrap()]);
+    assert!(code == 1 && err.contains("NO_ACCESS"), "{err}");
+    // This policy's emergency clause has no veto window: a veto comes too late.
+    let (code, _, err) = medchain(&[
+        "tx",
+        "--node",
+        base,
+        "--key",
+        patient_file.to_str().unwrap(),
+        "veto",
+        "--emergency",
+        &emergency_id,
+    ]);
+    assert!(code == 1 && err.contains("VETO_WINDOW_CLOSED"), "{code}: {err}");
 
     // The whole record life through the command line: release, store, grant, read.
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
@@ -742,24 +768,39 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
 }
 
 #[test]
-fn a_node_that_does_not_produce_refuses_a_genesis_holding_a_secret_key() {
+fn no_node_accepts_a_genesis_holding_a_secret_key_and_a_producer_brings_its_own() {
     let w = World::new();
     let dir = tempfile::tempdir().unwrap();
-    let genesis = dir.path().join("genesis.json");
+    let mut with_secret: Value = serde_json::from_str(&w.genesis_json).unwrap();
+    with_secret["dev_key"] = json!(hex::encode(w.p.producer.secret.secret_bytes()));
+    let (genesis, leaky) = (dir.path().join("genesis.json"), dir.path().join("leaky.json"));
     std::fs::write(&genesis, &w.genesis_json).unwrap();
-    let port = free_port().to_string();
+    std::fs::write(&leaky, with_secret.to_string()).unwrap();
+    let producer = key_file_for(dir.path(), "producer", &w.p.producer);
+    let stranger = key_file_for(dir.path(), "stranger", &w.p.outsider);
     let data = dir.path().join("data");
-    let listen = format!("127.0.0.1:{port}");
-    let args = [
-        "node",
-        "--genesis",
-        genesis.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        &listen,
-    ];
-    let (code, _, err) = medchain(&args);
-    assert!(code == 2 && err.contains("dev_key"), "{code}: {err}");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let node = |genesis: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "node",
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            &listen,
+        ];
+        args.extend_from_slice(extra);
+        medchain(&args)
+    };
+    let dev = ["--dev", "--producer-key", producer.to_str().unwrap()];
+    for extra in [&[][..], &dev[..]] {
+        let (code, _, err) = node(&leaky, extra);
+        assert!(code == 2 && err.contains("secret key"), "{extra:?}: {code}: {err}");
+    }
+    let (code, _, err) = node(&genesis, &["--dev"]);
+    assert!(code == 2 && err.contains("--producer-key"), "a dev node needs its key file: {err}");
+    let (code, _, err) = node(&genesis, &["--dev", "--producer-key", stranger.to_str().unwrap()]);
+    assert!(code == 2 && flat(&err).contains("not one of the genesis file's producers"), "{code}: {err}");
     assert!(!data.join("chain").exists(), "nothing was written");
 }

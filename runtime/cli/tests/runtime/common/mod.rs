@@ -98,12 +98,11 @@ impl World {
         let genesis = serde_json::json!({
             "chain_name": "medchain-test",
             "time": 1_767_225_600u64,
-            "roles": {"medical_institution": 1, "research": 2, "insurer": 3},
+            "roles": {"medical_institution": 1, "research": 2, "insurer": 3, "auditor": 5},
             "governors": [p.governor.key.to_hex()],
             "producers": [p.producer.key.to_hex()],
             "block_reward": 50 * COIN,
             "allocations": allocations,
-            "dev_key": hex::encode(p.producer.secret.secret_bytes()),
             "initial_roles": [
                 {"key": p.hospital.key.to_hex(), "role": "medical_institution"},
                 {"key": p.clinic.key.to_hex(), "role": "medical_institution"},

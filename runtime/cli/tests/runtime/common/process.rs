@@ -1,10 +1,13 @@
 //! A real node process on loopback for tests: start it, ask its status, send requests and
 //! read their error codes, feed it the blocks a mirror world mined.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use medchain_primitives::Signer;
 use medchain_primitives::codec::Encode;
+use medchain_wallet::keyfile::KeyFile;
 use serde_json::{Value, json};
 
 use super::World;
@@ -26,19 +29,35 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-pub async fn start(genesis_json: &str, dev: bool) -> RunningNode {
+/// The passphrase of the tests' key files.
+pub const TEST_PASSPHRASE: &str = "correct horse battery";
+
+/// Writes `signer`'s key file under [`TEST_PASSPHRASE`] (with a small KDF cost).
+pub fn key_file_for(dir: &Path, name: &str, signer: &Signer) -> PathBuf {
+    let sealed = KeyFile::seal_with_cost(&signer.secret, TEST_PASSPHRASE, 256, 1, &mut rand::rng()).unwrap();
+    let path = dir.join(format!("{name}.key"));
+    std::fs::write(&path, serde_json::to_string(&sealed).unwrap()).unwrap();
+    path
+}
+
+/// A node process on `genesis_json`: a dev node producing with `producer`'s key (from its key
+/// file), or one that only validates.
+pub async fn start(genesis_json: &str, producer: Option<&Signer>) -> RunningNode {
     let dir = tempfile::tempdir().unwrap();
     let genesis = dir.path().join("genesis.json");
-    // A node that does not produce refuses a genesis holding a secret key: leave it out.
-    let mut parsed: Value = serde_json::from_str(genesis_json).unwrap();
-    if !dev {
-        parsed.as_object_mut().unwrap().remove("dev_key");
-    }
-    std::fs::write(&genesis, parsed.to_string()).unwrap();
+    std::fs::write(&genesis, genesis_json).unwrap();
+    let producer_args: Vec<String> = match producer {
+        Some(signer) => {
+            let file = key_file_for(dir.path(), "producer", signer);
+            vec!["--dev".into(), "--producer-key".into(), file.to_str().unwrap().to_owned()]
+        }
+        None => Vec::new(),
+    };
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_medchain"))
         .arg("node")
-        .args(dev.then_some("--dev"))
+        .args(&producer_args)
+        .env("MEDCHAIN_PASSPHRASE", TEST_PASSPHRASE)
         .args(["--block-interval", "1", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(dir.path().join("data"))
         .arg("--genesis")
