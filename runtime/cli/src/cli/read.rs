@@ -127,9 +127,11 @@ async fn read(args: &ReadArgs, reader: &Signer) -> Result<Vec<u8>, ReadError> {
     let bytes = client.download(&chain_id, reader, &record).await?;
     secret.read(&bytes, &commitment).map_err(|e| match e {
         record::ReadError::NotReleased(_) => ReadError::Refused("NOT_RELEASED", e.to_string()),
-        record::ReadError::Decrypt(_) => {
-            other(format!("the record does not decrypt with the recovered key: {e}"))
-        }
+        // The deposit (or the shares) opened, but to a key that is not the record's.
+        record::ReadError::Decrypt(_) => ReadError::Refused(
+            "WRONG_RECORD_KEY",
+            format!("the key this access gives does not decrypt the record: {e}"),
+        ),
     })
 }
 

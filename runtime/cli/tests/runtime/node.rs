@@ -19,7 +19,7 @@ use medchain_primitives::codec::Encode;
 use medchain_primitives::merkle::{MerkleProof, ProofStep};
 use medchain_primitives::{Hash32, Sig};
 use medchain_wallet::builder::sign_inputs;
-use medchain_wallet::deposit::split_among;
+use medchain_wallet::deposit::{Binding, seal_to, split_among};
 use medchain_wallet::record::RecordSecret;
 use serde_json::{Value, json};
 
@@ -553,6 +553,26 @@ async fn the_command_line_builds_signs_and_submits_transactions() {
     let grant: Value = serde_json::from_str(&granted.1).unwrap();
     let refused = read(grant["txid"].as_str().unwrap());
     assert!(refused.0 == 3 && refused.2.contains("NOT_RELEASED") && refused.1.is_empty(), "{refused:?}");
+
+    // A deposit made for another record does not open for this one; one that opens to a key
+    // that is not the record's does not decrypt it. Each is refused with its code.
+    let wrong_secret = [[0x33; 32], salt].concat();
+    for (deposit, code) in [
+        (
+            seal_to(&researcher.key, &secret, Binding::Deposit(&forged_record), &mut rand::rng()).unwrap(),
+            "BAD_DEPOSIT",
+        ),
+        (
+            seal_to(&researcher.key, &wrong_secret, Binding::Deposit(&record), &mut rand::rng()).unwrap(),
+            "WRONG_RECORD_KEY",
+        ),
+    ] {
+        let bad = grant_with_deposit(&mut w, record, &compiled, deposit, (7, 0, 0));
+        let bad_id = api.submit(&bad).await.unwrap();
+        api.wait_confirmed(&bad_id, Duration::from_secs(30), &mut |_| {}).await.unwrap();
+        let refused = read(&bad_id.to_hex());
+        assert!(refused.0 == 3 && refused.2.contains(code) && refused.1.is_empty(), "{code}: {refused:?}");
+    }
 
     // Break-glass by an institution, the two share holders release, the requester reads.
     let clinic = w.p.clinic.clone();

@@ -387,10 +387,24 @@ fn consented_grant(
     key: Option<&[u8]>,
     (purpose, expiry, fuel): (u32, u32, u64),
 ) -> Transaction {
-    let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
+    let researcher = w.p.researcher.clone();
     let deposit = key
         .map(|key| seal_to(&researcher.key, key, Binding::Deposit(&record), &mut rand::rng()).unwrap())
         .unwrap_or_default();
+    grant_with_deposit(w, record, compiled, deposit, (purpose, expiry, fuel))
+}
+
+/// A grant of `record` to the researcher carrying `deposit` as given, for `purpose`, ending at
+/// `expiry`, declaring `fuel`; unlocked by the policy's first clause with the patient's key and
+/// paid by the patient.
+pub fn grant_with_deposit(
+    w: &mut World,
+    record: Hash32,
+    compiled: &Compiled,
+    deposit: Vec<u8>,
+    (purpose, expiry, fuel): (u32, u32, u64),
+) -> Transaction {
+    let (patient, researcher) = (w.p.patient.clone(), w.p.researcher.clone());
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit };
     let payload = Payload::AccessGrant { grantee: researcher.key, purpose, records: vec![access] };
     let holdings = Holdings {
