@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use medchain_compiler::listing;
-use medchain_compiler::medscript::model::Arguments;
+use medchain_compiler::medscript::codegen::placeholder_arguments;
+use medchain_compiler::medscript::model::{Arguments, Cond};
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::{Holdings, Witness, max_unlocking_size, satisfy};
 use medchain_compiler::medscript::types::{Duration, Value};
@@ -417,5 +418,70 @@ fn listings_and_explanations() {
             "{} is kept in canonical format",
             policy.name
         );
+    }
+}
+
+fn mentions_emergency(cond: &Cond) -> bool {
+    match cond {
+        Cond::Emergency(_) => true,
+        Cond::And(subs) | Cond::Or(subs) | Cond::Thresh { subs, .. } => subs.iter().any(mentions_emergency),
+        _ => false,
+    }
+}
+
+/// The general rule behind every standard policy: a key the policy does not name can meet no
+/// clause, whatever roles it holds and whatever it deposits, at any height and age, unless it
+/// breaks the glass (an emergency access, sealed and in the patient's audit log). So no party
+/// grants itself access without the patient or the keys the patient named.
+#[test]
+fn no_outsider_grants_itself_access_under_any_standard_policy() {
+    let outsider = 99;
+    let every_role = RoleRegistry::standard();
+    let roles: std::collections::BTreeSet<u32> =
+        every_role.names().filter_map(|n| every_role.id(n)).collect();
+    for policy in STANDARD_POLICIES {
+        let checked = policy.checked(&every_role).unwrap();
+        // Keys the outsider does not hold; heights 1,000 apart, so that a window between them
+        // is open at some height the outsider tries.
+        let mut args = placeholder_arguments(&checked);
+        for (i, param) in (0u8..).zip(&checked.params) {
+            match args.get_mut(&param.name) {
+                Some(Value::PubKey(k)) => *k = key(10 + i),
+                Some(Value::Height(h)) => *h = 1_000 * (u32::from(i) + 1),
+                _ => {}
+            }
+        }
+        let compiled = compile(&checked, &args).unwrap();
+        let attacker = Holdings {
+            roles: [(key(outsider), roles.clone())].into(),
+            deposits: [key(outsider)].into(),
+            time: Some(u32::MAX / 2),
+            age_blocks: Some(u32::from(u16::MAX)),
+            age_seconds: Some(u32::MAX / 2),
+            ..holder(&[outsider])
+        };
+        for height in (0..=20_000).step_by(250) {
+            let at = Holdings { height: Some(height), ..attacker.clone() };
+            for clause in satisfy(&compiled, &at).clauses {
+                assert!(
+                    clause.result.is_err(),
+                    "{}: an outsider meets \"{}\" at height {height}",
+                    policy.name,
+                    clause.label
+                );
+            }
+        }
+        let attacker = Holdings { height: Some(1_500), ..attacker };
+        // Breaking the glass is the one way, and only where a clause says so.
+        let breaking = Holdings { emergency_expires_in: Some(1), ..attacker };
+        let plan = satisfy(&compiled, &breaking);
+        for (clause, planned) in checked.clauses.iter().zip(&plan.clauses) {
+            assert!(
+                planned.result.is_err() || mentions_emergency(&clause.cond),
+                "{}: \"{}\" lets an outsider in without an emergency",
+                policy.name,
+                clause.label
+            );
+        }
     }
 }
