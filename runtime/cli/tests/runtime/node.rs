@@ -824,3 +824,150 @@ fn no_node_accepts_a_genesis_holding_a_secret_key_and_a_producer_brings_its_own(
     assert!(code == 2 && flat(&err).contains("not one of the genesis file's producers"), "{code}: {err}");
     assert!(!data.join("chain").exists(), "nothing was written");
 }
+
+/// Break-glass on a vault through the command line, as its users would: the patient stores a
+/// record under `vault_emergency` with two guardians holding its key shares; one request is
+/// vetoed and never unlocks; another waits out its window, then the guardians release their
+/// shares and the requester reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_breaks_the_glass_on_a_vault_and_vetoes() {
+    let w = World::new();
+    let node = start(&w.genesis_json, Some(&w.p.producer.clone())).await;
+    let base = node.base.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let file = |name: &str, signer: &medchain_primitives::Signer| {
+        key_file_for(dir.path(), name, signer).to_str().unwrap().to_owned()
+    };
+    let (patient, hospital, clinic, outsider) = (
+        file("patient", &w.p.patient),
+        file("hospital", &w.p.hospital),
+        file("clinic", &w.p.clinic),
+        file("outsider", &w.p.outsider),
+    );
+    let hex = |signer: &medchain_primitives::Signer| signer.key.to_hex();
+    let (patient_hex, hospital_hex, clinic_hex) = (hex(&w.p.patient), hex(&w.p.hospital), hex(&w.p.clinic));
+    std::fs::write(path("vault.med"), medchain_contracts::standard("vault_emergency").unwrap().source)
+        .unwrap();
+    std::fs::write(path("panel.txt"), "2026-12-01 genetic panel: KCNH2 variant").unwrap();
+    let policy_args = [
+        path("vault.med"),
+        "--arg".into(),
+        format!("patient={patient_hex}"),
+        "--arg".into(),
+        format!("guardian_1={hospital_hex}"),
+        "--arg".into(),
+        format!("guardian_2={clinic_hex}"),
+        "--arg".into(),
+        format!("guardian_3={}", hex(&w.p.outsider)),
+    ];
+    let tx = |key: &str, command: &[&str], with_policy: bool| {
+        let mut args = vec!["tx", "--node", base, "--key", key];
+        args.extend_from_slice(command);
+        if with_policy {
+            args.extend(policy_args.iter().map(String::as_str));
+        }
+        medchain(&args)
+    };
+    let ok = |(code, out, err): (i32, String, String)| -> Value {
+        assert_eq!(code, 0, "{out}{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let refused = |(code, out, err): (i32, String, String), expected: &str| {
+        assert!(code == 1 && err.contains(expected), "expected {expected}: {code} {out}{err}");
+    };
+
+    ok(tx(
+        &hospital,
+        &[
+            "release",
+            "--patient",
+            &patient_hex,
+            "--record",
+            &path("panel.txt"),
+            "--handover",
+            &path("handover.json"),
+        ],
+        false,
+    ));
+    let store = [
+        "store",
+        "--handover",
+        &path("handover.json"),
+        "--record-key-out",
+        &path("panel.key"),
+        "--share-holder",
+        &hospital_hex,
+        "--share-holder",
+        &clinic_hex,
+    ];
+    let record = ok(tx(&patient, &store, true))["txid"].as_str().unwrap().to_owned();
+    let height = || async { status(&reqwest::Client::new(), base).await["height"].as_u64().unwrap() };
+    let emergency = |key: &str, why: &str, expiry: u64| {
+        let expiry = expiry.to_string();
+        let command = [
+            "emergency",
+            "--record",
+            &record,
+            "--patient",
+            &patient_hex,
+            "--justification",
+            why,
+            "--expiry",
+            &expiry,
+        ];
+        tx(key, &command, true)
+    };
+    let release_share = |key: &str, access: &str| {
+        tx(
+            key,
+            &["share-release", "--emergency", access, "--record", &record, "--patient", &patient_hex],
+            false,
+        )
+    };
+    let access_view = |access: &str| {
+        let (code, out, err) = medchain(&["query", "--node", base, "access", access]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+
+    // The clinic asks; its request waits out a window of 6 blocks; the patient vetoes it.
+    let asked = ok(emergency(&clinic, "second opinion", height().await + 50));
+    let vetoed = asked["txid"].as_str().unwrap().to_owned();
+    let at = asked["block"]["height"].as_u64().unwrap();
+    assert_eq!(access_view(&vetoed)["unlocks"].as_u64().unwrap(), at + 6, "{asked}");
+    refused(release_share(&hospital, &vetoed), "VETO_WINDOW_OPEN");
+    refused(tx(&outsider, &["veto", "--emergency", &vetoed], false), "NOT_GUARDIAN");
+    ok(tx(&patient, &["veto", "--emergency", &vetoed], false));
+    refused(release_share(&hospital, &vetoed), "VETOED");
+    assert_eq!(access_view(&vetoed)["vetoed"], true);
+
+    // The hospital asks; nobody vetoes; after the window the guardians release and it reads.
+    let asked = ok(emergency(&hospital, "cardiac arrest", height().await + 50));
+    let access = asked["txid"].as_str().unwrap().to_owned();
+    let unlocks = access_view(&access)["unlocks"].as_u64().unwrap();
+    let reader = ["read", "--node", base, "--key", &hospital, "--access", &access];
+    let early = medchain(&reader);
+    assert!(
+        early.0 == 2 && flat(&early.2).contains("do not recover the key"),
+        "no shares in the window: {early:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while height().await < unlocks {
+        assert!(Instant::now() < deadline, "the chain never reached block {unlocks}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    refused(tx(&patient, &["veto", "--emergency", &access], false), "VETO_WINDOW_CLOSED");
+    ok(release_share(&clinic, &access));
+    ok(release_share(&hospital, &access));
+    let (code, out, err) = medchain(&reader);
+    assert_eq!((code, out.as_str()), (0, "2026-12-01 genetic panel: KCNH2 variant"), "{err}");
+
+    // The patient's audit log shows both, one vetoed, each with its justification.
+    let audit = ok(medchain(&["query", "--node", base, "audit", "--key", &patient]));
+    let vetoes: Vec<bool> =
+        audit["accesses"].as_array().unwrap().iter().map(|a| a["vetoed"].as_bool().unwrap()).collect();
+    assert_eq!(vetoes, [true, false], "{audit}");
+    assert_eq!(audit["justifications"][&vetoed], "second opinion");
+    assert_eq!(audit["justifications"][&access], "cardiac arrest");
+}
