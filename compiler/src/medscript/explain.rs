@@ -12,9 +12,9 @@ pub fn explain(policy: &CheckedPolicy) -> String {
     }
     if policy.clauses.iter().any(|c| requires_emergency(&c.cond) && has_older(&c.cond)) {
         out.push_str(
-            "An emergency access's waiting time is its veto window, counted from the block of its request: \
-             until it ends, the patient, or as many of the record's key-share holders as recover its key, \
-             can veto the request on chain, and a vetoed request never unlocks.\n",
+            "An emergency access's waiting time is its veto window, the blocks after its request's: in them \
+             the patient, or as many of the record's key-share holders as recover its key, can veto the request \
+             on chain; a vetoed request never unlocks, and one not vetoed unlocks in the block after.\n",
         );
     }
     if let Some(p) = policy.params.iter().find(|p| p.ty == super::types::Type::PubKey) {
@@ -82,7 +82,7 @@ fn sentence(cond: &Cond, emergency: bool) -> String {
         Cond::After(r) => format!("the access is made at or after {}", moment(r)),
         Cond::Before(r) => format!("the access expires by {}", moment(r)),
         Cond::Older(r) if emergency => {
-            format!("at least {} have passed since the emergency request, with no veto", name(r))
+            format!("the {} after the emergency request's block have passed with no veto", name(r))
         }
         Cond::Older(r) => format!("the record has been stored for at least {}", name(r)),
         Cond::Sha256(r) => format!("someone reveals the secret whose SHA-256 is {}", name(r)),

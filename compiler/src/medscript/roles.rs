@@ -17,6 +17,7 @@ impl RoleRegistry {
             ("research", 2),
             ("insurer", 3),
             ("information_platform", 4),
+            ("auditor", 5),
         ])
     }
 

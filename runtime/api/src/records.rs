@@ -79,8 +79,11 @@ pub struct AccessSummary {
     /// Whether it is a break-glass access.
     pub emergency: bool,
     /// The justification of an emergency access, sealed: the patient's copy first, then one per
-    /// share holder.
+    /// share holder (none for a grant).
     pub justification: Vec<HexBytes>,
+    /// The salted commitment every copy of the justification is checked against (none for a
+    /// grant).
+    pub justification_commitment: Option<Hash32>,
     /// The purpose code (0 for emergencies).
     pub purpose: u32,
     /// Where it was granted.

@@ -60,6 +60,9 @@ pub enum GenesisError {
     /// Tokens over the money supply.
     #[error("allocations and reward exceed the money supply")]
     TooMuchMoney,
+    /// Two roles with one number: a holder of one would hold the other.
+    #[error("roles `{0}` and `{1}` have the same number")]
+    DuplicateRole(String, String),
     /// A secret key in the file: a genesis is shared, and whoever holds it could sign blocks.
     #[error(
         "the genesis file carries a secret key (`dev_key`); a genesis names public keys only: give a producer its key file"
@@ -113,6 +116,12 @@ impl Genesis {
         let file: GenesisFile = serde_json::from_str(text).map_err(|e| GenesisError::Json(e.to_string()))?;
         if file.dev_key.is_some() {
             return Err(GenesisError::CarriesSecret);
+        }
+        let mut numbers: BTreeMap<u32, &String> = BTreeMap::new();
+        for (name, number) in &file.roles {
+            if let Some(first) = numbers.insert(*number, name) {
+                return Err(GenesisError::DuplicateRole(first.clone(), name.clone()));
+            }
         }
         let genesis = Genesis {
             chain_name: file.chain_name,
@@ -179,5 +188,58 @@ impl Genesis {
             w.u32(*role);
         }
         Hash32::sha256(&w.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+
+    fn file(extra: &[(&str, serde_json::Value)]) -> String {
+        let mut json = serde_json::json!({
+            "chain_name": "test", "time": 1_767_225_600u64,
+            "roles": { "medical_institution": 1, "auditor": 5 },
+            "governors": [KEY], "producers": [KEY], "block_reward": 50,
+            "allocations": [{ "lock": "51", "value": 1 }],
+            "initial_roles": [{ "key": KEY, "role": "auditor" }],
+        });
+        for (field, value) in extra {
+            json[*field] = value.clone();
+        }
+        json.to_string()
+    }
+
+    #[test]
+    fn a_genesis_names_public_keys_only_and_each_mistake_has_its_error() {
+        let genesis = Genesis::from_json(&file(&[])).unwrap();
+        assert_eq!((genesis.role(AUDITOR), genesis.initial_roles.len()), (Some(5), 1));
+        let secret = serde_json::json!("11".repeat(32));
+        let cases = [
+            (file(&[("dev_key", secret)]), GenesisError::CarriesSecret),
+            (
+                file(&[("roles", serde_json::json!({ "medical_institution": 1, "auditor": 1 }))]),
+                GenesisError::DuplicateRole("auditor".into(), "medical_institution".into()),
+            ),
+            (file(&[("producers", serde_json::json!(["02zz"]))]), GenesisError::BadKey("02zz".into())),
+            (
+                file(&[("allocations", serde_json::json!([{ "lock": "xyz", "value": 1 }]))]),
+                GenesisError::BadScript("xyz".into()),
+            ),
+            (
+                file(&[("initial_roles", serde_json::json!([{ "key": KEY, "role": "nurse" }]))]),
+                GenesisError::UnknownRole("nurse".into()),
+            ),
+            (file(&[("roles", serde_json::json!({ "auditor": 5 }))]), GenesisError::Incomplete),
+            (file(&[("governors", serde_json::json!([]))]), GenesisError::Incomplete),
+            (file(&[("block_reward", serde_json::json!(MAX_MONEY))]), GenesisError::TooMuchMoney),
+        ];
+        for (text, error) in cases {
+            assert_eq!(Genesis::from_json(&text), Err(error), "{text}");
+        }
+        for bad in ["", "{", "[]", &file(&[("surprise", serde_json::json!(1))])] {
+            assert!(matches!(Genesis::from_json(bad), Err(GenesisError::Json(_))), "{bad}");
+        }
     }
 }

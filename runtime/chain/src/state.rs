@@ -3,7 +3,7 @@
 
 use super::limits::{MAX_RECORDS_PER_ACCESS, MAX_SCRIPT_SIZE};
 use super::store::{Store, StoreError, Table};
-use super::transaction::{EmergencyShares, MAX_JUSTIFICATION_COPIES, OutPoint, Sealed, TxOut};
+use super::transaction::{EmergencyShares, Justification, OutPoint, TxOut};
 use medchain_primitives::codec::{CodecError, Decode, Encode, Reader, Writer};
 use medchain_primitives::{Hash32, PubKey};
 
@@ -73,8 +73,9 @@ pub struct GrantEntry {
     pub unlocks: u32,
     /// Whether this is a break-glass access.
     pub emergency: bool,
-    /// The justification of an emergency access, sealed to the patient and the share holders.
-    pub justification: Vec<Sealed>,
+    /// The justification of an emergency access, sealed to the patient and the share holders
+    /// (none for a grant).
+    pub justification: Justification,
 }
 
 impl Encode for Coin {
@@ -147,7 +148,7 @@ impl Encode for GrantEntry {
         w.u32(self.height);
         w.u32(self.unlocks);
         w.bool(self.emergency);
-        w.list(&self.justification);
+        self.justification.encode(w);
     }
 }
 
@@ -162,7 +163,7 @@ impl Decode for GrantEntry {
             height: r.u32("height")?,
             unlocks: r.u32("unlocks")?,
             emergency: r.bool("emergency")?,
-            justification: r.list("sealed justifications", MAX_JUSTIFICATION_COPIES)?,
+            justification: Justification::decode(r)?,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use super::limits::{
     MAX_EMERGENCY_SHARES, MAX_ENVELOPE_SIZE, MAX_JUSTIFICATION, MAX_RECORDS_PER_ACCESS, MAX_SCRIPT_SIZE,
-    MAX_TX_IO, MAX_TX_SIZE,
+    MAX_TX_IO, MAX_TX_SIZE, SALT_SIZE,
 };
 use medchain_primitives::codec::{CodecError, Decode, Encode, Reader, Writer};
 use medchain_primitives::ecies::ENVELOPE_OVERHEAD;
@@ -152,9 +152,9 @@ pub enum Payload {
     EmergencyAccess {
         /// The institution.
         requester: PubKey,
-        /// Why, in words, sealed: one ECIES envelope to the patient, then one to each holder of
-        /// the records' key shares. No text is public.
-        justification: Vec<Sealed>,
+        /// Why, in words, sealed to the patient and to the records' share holders, with a
+        /// commitment that makes every copy the same text. No text is public.
+        justification: Justification,
         /// The records.
         records: Vec<RecordAccess>,
         /// The requester's signature.
@@ -201,15 +201,44 @@ pub enum Payload {
     },
 }
 
-/// Text sealed to one reader: an ECIES envelope of at most [`MAX_JUSTIFICATION`] bytes.
+/// Text sealed to one reader: an ECIES envelope of a salt and at most [`MAX_JUSTIFICATION`]
+/// bytes of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sealed(pub Vec<u8>);
+
+/// An emergency's justification: copies sealed to each reader (the patient first, then the
+/// share holders), each holding a salt and the text, and the salted commitment
+/// SHA-256(domain ‖ salt ‖ text) every reader checks its copy against, so that all copies say
+/// the same thing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Justification {
+    /// The salted commitment to the text.
+    pub commitment: Hash32,
+    /// The sealed copies.
+    pub copies: Vec<Sealed>,
+}
+
+impl Encode for Justification {
+    fn encode(&self, w: &mut Writer) {
+        self.commitment.encode(w);
+        w.list(&self.copies);
+    }
+}
+
+impl Decode for Justification {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Justification {
+            commitment: Hash32::decode(r)?,
+            copies: r.list("sealed justifications", MAX_JUSTIFICATION_COPIES)?,
+        })
+    }
+}
 
 /// Most sealed copies of a justification: the patient's and one per share holder.
 pub const MAX_JUSTIFICATION_COPIES: usize = MAX_EMERGENCY_SHARES + 1;
 
-/// The largest sealed text, in bytes.
-pub const MAX_SEALED_SIZE: usize = MAX_JUSTIFICATION + ENVELOPE_OVERHEAD;
+/// The largest sealed text, in bytes: an envelope of a salt and the longest justification.
+pub const MAX_SEALED_SIZE: usize = ENVELOPE_OVERHEAD + SALT_SIZE + MAX_JUSTIFICATION;
 
 impl Encode for Sealed {
     fn encode(&self, w: &mut Writer) {
@@ -513,7 +542,7 @@ impl Encode for Payload {
             }
             Payload::EmergencyAccess { requester, justification, records, signature } => {
                 requester.encode(w);
-                w.list(justification);
+                justification.encode(w);
                 w.list(records);
                 signature.encode(w);
             }
@@ -572,7 +601,7 @@ impl Decode for Payload {
             },
             PayloadKind::EmergencyAccess => Payload::EmergencyAccess {
                 requester: PubKey::decode(r)?,
-                justification: r.list("sealed justifications", MAX_JUSTIFICATION_COPIES)?,
+                justification: Justification::decode(r)?,
                 records: r.list("records", MAX_RECORDS_PER_ACCESS)?,
                 signature: Sig::decode(r)?,
             },

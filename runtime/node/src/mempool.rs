@@ -1,14 +1,16 @@
 //! The mempool: valid transactions waiting for a block, ordered by fee rate, bounded in count
-//! and bytes, without two transactions spending the same output.
+//! and bytes, without two transactions spending the same output. A stop (a veto vote or a
+//! revocation) goes first and is never evicted, so that no one outbids a patient's or a
+//! guardian's stop until a veto window closes; each stop is held once.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
 
-use medchain_chain::transaction::{OutPoint, Transaction};
-use medchain_primitives::Hash32;
+use medchain_chain::transaction::{OutPoint, Payload, Transaction};
 use medchain_primitives::codec::Encode;
+use medchain_primitives::{Hash32, PubKey};
 
 /// Most transactions held.
 pub const MAX_MEMPOOL_TXS: usize = 50_000;
@@ -49,8 +51,20 @@ pub struct Mempool {
     /// (fee rate, arrival) → txid: best first.
     ranking: BTreeSet<(Reverse<u64>, u64, Hash32)>,
     spent: BTreeMap<OutPoint, Hash32>,
+    /// Waiting stops by what they stop and who: one each.
+    stops: BTreeMap<(Hash32, PubKey), Hash32>,
     bytes: usize,
     arrivals: u64,
+}
+
+/// What a stop stops and who signs it: a veto vote (access, voter) or a revocation (grant,
+/// owner). The chain takes each at most once, so the pool holds it once.
+fn stop_of(tx: &Transaction) -> Option<(Hash32, PubKey)> {
+    match &tx.payload {
+        Payload::Veto { access, voter, .. } => Some((*access, *voter)),
+        Payload::Revocation { grant, owner, .. } => Some((*grant, *owner)),
+        _ => None,
+    }
 }
 
 /// Fee per 1,000 bytes, in whole units.
@@ -78,6 +92,7 @@ impl Mempool {
             entries: BTreeMap::new(),
             ranking: BTreeSet::new(),
             spent: BTreeMap::new(),
+            stops: BTreeMap::new(),
             bytes: 0,
             arrivals: 0,
         }
@@ -97,8 +112,13 @@ impl Mempool {
                 ));
             }
         }
+        let stop = stop_of(&tx);
+        if let Some(other) = stop.and_then(|key| self.stops.get(&key)) {
+            return Err(MempoolError::Conflict("the same stop".into(), *other));
+        }
         let size = tx.to_bytes().len();
-        let rate = fee_rate(fee, size);
+        // A stop ranks above every fee rate: it goes first and nothing evicts it.
+        let rate = if stop.is_some() { u64::MAX } else { fee_rate(fee, size) };
         // Choose the cheaper transactions to evict first, so a refusal leaves the pool as it was.
         let (mut count, mut bytes) = (self.entries.len(), self.bytes);
         let mut victims = Vec::new();
@@ -119,6 +139,9 @@ impl Mempool {
         for input in &tx.inputs {
             self.spent.insert(input.prevout, txid);
         }
+        if let Some(key) = stop {
+            self.stops.insert(key, txid);
+        }
         self.arrivals += 1;
         self.ranking.insert((Reverse(rate), self.arrivals, txid));
         self.bytes += size;
@@ -132,6 +155,9 @@ impl Mempool {
         self.ranking.remove(&(Reverse(entry.rate), entry.order, *txid));
         for input in &entry.tx.inputs {
             self.spent.remove(&input.prevout);
+        }
+        if let Some(key) = stop_of(&entry.tx) {
+            self.stops.remove(&key);
         }
         self.bytes -= entry.size;
         Some(entry.tx)
@@ -196,9 +222,14 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medchain_chain::transaction::{Payload, TxIn, TxOut};
+    use medchain_chain::transaction::{TxIn, TxOut};
+    use medchain_primitives::Sig;
 
     fn tx(spend: u8, value: u64) -> Transaction {
+        paying(spend, value, Payload::Transfer)
+    }
+
+    fn paying(spend: u8, value: u64, payload: Payload) -> Transaction {
         Transaction::new(
             vec![TxIn {
                 prevout: OutPoint { txid: Hash32([spend; 32]), index: 0 },
@@ -206,7 +237,7 @@ mod tests {
                 sequence: u32::MAX,
             }],
             vec![TxOut { value, lock: vec![0x51] }],
-            Payload::Transfer,
+            payload,
         )
     }
 
@@ -238,5 +269,30 @@ mod tests {
         assert_eq!((pool.len(), pool.bytes()), (3, 3 * size), "a refusal changes nothing");
         pool.insert(tx(4, 10), 250).unwrap();
         assert_eq!(pool.select(10, usize::MAX), vec![tx(3, 10), tx(4, 10), tx(2, 10)], "the cheapest went");
+    }
+
+    #[test]
+    fn a_stop_goes_first_is_never_evicted_and_is_held_once() {
+        let size = tx(1, 10).to_bytes().len();
+        let mut pool = Mempool::with_limits(2, 10 * size);
+        let voter = PubKey::from_secret(&secp256k1::SecretKey::from_byte_array([7; 32]).unwrap());
+        let vote = |spend| {
+            paying(spend, 10, Payload::Veto { access: Hash32([9; 32]), voter, signature: Sig::EMPTY })
+        };
+        pool.insert(tx(1, 10), 1_000_000).unwrap();
+        pool.insert(vote(2), 1).unwrap();
+        assert_eq!(pool.select(10, usize::MAX)[0], vote(2), "the stop goes first, whatever it pays");
+        assert!(
+            matches!(pool.insert(vote(3), 1), Err(MempoolError::Conflict(_, id)) if id == vote(2).txid()),
+            "one vote per access and voter"
+        );
+        // Full: a richer transaction evicts the transfer, never the stop.
+        pool.insert(tx(4, 10), 2_000_000).unwrap();
+        assert_eq!(pool.select(10, usize::MAX), vec![vote(2), tx(4, 10)]);
+        pool.insert(tx(5, 10), 3_000_000).unwrap();
+        assert_eq!(pool.select(10, usize::MAX), vec![vote(2), tx(5, 10)], "again the transfer went");
+        // Once it is gone (in a block), the same voter may send it again.
+        pool.remove(&vote(2).txid());
+        pool.insert(vote(3), 1).unwrap();
     }
 }

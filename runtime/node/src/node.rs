@@ -282,7 +282,8 @@ impl Node {
     }
 
     /// Checks a viewer's signed request for `patient`'s private lists (records, audit log): the
-    /// patient itself, or a key holding the chain's auditor role at the tip.
+    /// patient itself, or a key holding the chain's auditor role at the tip. The caller holds
+    /// [`Node::reading`], so the check and the lists it guards see one state.
     pub(crate) fn authorize_view(&self, headers: &HeaderMap, patient: &PubKey) -> ApiResult<PubKey> {
         let chain = self.ledger.chain();
         let viewer =
@@ -290,7 +291,6 @@ impl Node {
         if viewer == *patient {
             return Ok(viewer);
         }
-        let _reading = self.reading()?;
         let auditor = match chain.auditor {
             Some(role) => self.ledger.store().has_role(&viewer, role).map_err(ApiError::state)?,
             None => false,

@@ -2,7 +2,10 @@
 //! share, a share's release, a handover, a justification), opened with the reader's secret and
 //! that purpose, or recovered from emergency shares released to it, each share checked.
 
-use medchain_chain::transaction::{EmergencyShares, MAX_JUSTIFICATION_COPIES, Sealed, ShareDeposit};
+use medchain_chain::limits::SALT_SIZE;
+use medchain_chain::transaction::{
+    EmergencyShares, Justification, MAX_JUSTIFICATION_COPIES, Sealed, ShareDeposit,
+};
 use medchain_primitives::ecies::{self, EciesError};
 use medchain_primitives::{Hash32, PubKey};
 use rand::{CryptoRng, RngCore};
@@ -33,8 +36,13 @@ pub enum Binding<'a> {
     },
     /// The institution's record key for the patient, for the ciphertext (its hash) it decrypts.
     Handover(&'a Hash32),
-    /// An emergency access's justification.
-    Justification,
+    /// An emergency access's justification, by its requester, on its records.
+    Justification {
+        /// The institution asking.
+        requester: &'a PubKey,
+        /// The records it asks for.
+        records: &'a [Hash32],
+    },
 }
 
 impl Binding<'_> {
@@ -47,7 +55,10 @@ impl Binding<'_> {
                 [&b"medchain/share-release/v1"[..], &access.0, &record.0].concat()
             }
             Binding::Handover(ciphertext) => [&b"medchain/handover/v1"[..], &ciphertext.0].concat(),
-            Binding::Justification => b"medchain/justification/v1".to_vec(),
+            Binding::Justification { requester, records } => {
+                let records = records.iter().flat_map(|r| r.0);
+                b"medchain/justification/v1".iter().copied().chain(requester.0).chain(records).collect()
+            }
         }
     }
 }
@@ -87,6 +98,10 @@ pub enum KeyError {
     /// More readers of a justification than an access may carry.
     #[error("a justification is sealed to at most {MAX_JUSTIFICATION_COPIES} keys")]
     TooManyReaders,
+    /// A justification copy that opens but is not the text the request committed to: the
+    /// requester told this reader something other than what it committed to.
+    #[error("the justification sealed to this key is not the one the request committed to")]
+    JustificationMismatch,
 }
 
 /// `secret` sealed to `recipient` for `binding` (ECIES).
@@ -174,18 +189,27 @@ pub fn reseal_share<R: RngCore + CryptoRng>(
     seal_to(requester, &share, Binding::ShareRelease { access, record }, rng)
 }
 
+/// A record secret recovered from released shares, and the released shares that were bad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The record's key and salt.
+    pub secret: RecordSecret,
+    /// Each bad share, naming its holder: it did not open, or did not match its check.
+    pub bad: Vec<KeyError>,
+}
+
 /// The record secret of `record`, combined from the shares released to `reader` for the
 /// emergency access `access` (each as its holder and envelope). Each share is checked against
-/// the record's check for its holder first: a bad share is named, never combined.
+/// the record's check for its holder first: a bad one is named and left out, never combined, so
+/// one bad holder cannot stop the others' shares from recovering the key.
 pub fn recover_from_shares<'a>(
     reader: &SecretKey,
     (access, record): (&Hash32, &Hash32),
     shares: &EmergencyShares,
     released: impl IntoIterator<Item = (PubKey, &'a [u8])>,
-) -> Result<RecordSecret, KeyError> {
+) -> Result<Recovered, KeyError> {
     let context = Binding::ShareRelease { access, record }.context();
-    let mut parts = Vec::new();
-    for (holder, envelope) in released {
+    let checked = |holder: PubKey, envelope: &[u8]| -> Result<Share, KeyError> {
         let deposit =
             shares.shares.iter().find(|d| d.holder == holder).ok_or(KeyError::NotAHolder(holder))?;
         let bad = |why: String| KeyError::BadShare { holder, why };
@@ -193,37 +217,73 @@ pub fn recover_from_shares<'a>(
         if share_check(&holder, &bytes) != deposit.check {
             return Err(bad("it does not match the record's check".into()));
         }
-        parts.push(Share::from_bytes(&bytes).ok_or_else(|| bad("too short".into()))?);
+        Share::from_bytes(&bytes).ok_or_else(|| bad("too short".into()))
+    };
+    let (mut parts, mut bad) = (Vec::new(), Vec::new());
+    for (holder, envelope) in released {
+        match checked(holder, envelope) {
+            Ok(share) => parts.push(share),
+            Err(error) => bad.push(error),
+        }
+    }
+    if parts.len() < usize::from(shares.threshold)
+        && let Some(first) = bad.first()
+    {
+        return Err(first.clone());
     }
     let key = shamir::combine(&parts).map_err(|error| KeyError::Shares { count: parts.len(), error })?;
-    RecordSecret::from_bytes(&key).ok_or(KeyError::NotARecordSecret(key.len()))
+    let secret = RecordSecret::from_bytes(&key).ok_or(KeyError::NotARecordSecret(key.len()))?;
+    Ok(Recovered { secret, bad })
 }
 
-/// An emergency justification sealed to each reader: the patient first, then the share holders.
+/// Domain of a justification's commitment.
+const JUSTIFICATION_DOMAIN: &[u8] = b"medchain/justification-commitment/v1";
+
+fn justification_commitment(salt: &[u8], text: &[u8]) -> Hash32 {
+    Hash32::sha256(&[JUSTIFICATION_DOMAIN, salt, text].concat())
+}
+
+/// An emergency justification by `requester` on `records`, sealed to each reader (the patient
+/// first, then the share holders), each copy holding a fresh salt and the text, with the salted
+/// commitment every reader checks its copy against.
 pub fn seal_justification<R: RngCore + CryptoRng>(
     text: &str,
+    (requester, records): (&PubKey, &[Hash32]),
     readers: &[PubKey],
     rng: &mut R,
-) -> Result<Vec<Sealed>, KeyError> {
+) -> Result<Justification, KeyError> {
     if readers.len() > MAX_JUSTIFICATION_COPIES {
         return Err(KeyError::TooManyReaders);
     }
-    readers
+    let mut salt = [0u8; SALT_SIZE];
+    rng.fill_bytes(&mut salt);
+    let plaintext = [&salt[..], text.as_bytes()].concat();
+    let binding = Binding::Justification { requester, records };
+    let copies = readers
         .iter()
-        .map(|reader| Ok(Sealed(seal_to(reader, text.as_bytes(), Binding::Justification, rng)?)))
-        .collect()
+        .map(|reader| Ok(Sealed(seal_to(reader, &plaintext, binding, rng)?)))
+        .collect::<Result<_, KeyError>>()?;
+    Ok(Justification { commitment: justification_commitment(&salt, text.as_bytes()), copies })
 }
 
-/// The justification as `reader` reads it: the first copy that opens with its key, if any.
+/// The justification of `requester`'s emergency access on `records` as `reader` reads it: the
+/// first copy that opens with its key, checked against the commitment; `None` if no copy is
+/// sealed to it.
 pub fn open_justification<'a>(
     reader: &SecretKey,
+    (requester, records): (&PubKey, &[Hash32]),
+    commitment: &Hash32,
     copies: impl IntoIterator<Item = &'a [u8]>,
-) -> Option<String> {
-    let context = Binding::Justification.context();
-    copies
-        .into_iter()
-        .find_map(|copy| ecies::open(reader, copy, &context).ok())
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+) -> Result<Option<String>, KeyError> {
+    let context = Binding::Justification { requester, records }.context();
+    let Some(plaintext) = copies.into_iter().find_map(|copy| ecies::open(reader, copy, &context).ok()) else {
+        return Ok(None);
+    };
+    let (salt, text) = plaintext.split_at_checked(SALT_SIZE).ok_or(KeyError::JustificationMismatch)?;
+    if justification_commitment(salt, text) != *commitment {
+        return Err(KeyError::JustificationMismatch);
+    }
+    Ok(Some(String::from_utf8_lossy(text).into_owned()))
 }
 
 #[cfg(test)]
@@ -279,7 +339,8 @@ mod tests {
             list.iter().map(|(k, e)| (*k, e.as_slice())).collect()
         }
         let two = of(&released[..2]);
-        assert_eq!(recover_from_shares(&requester, (&access, &record), &shares, two).unwrap(), record_secret);
+        let recovered = recover_from_shares(&requester, (&access, &record), &shares, two).unwrap();
+        assert_eq!((recovered.secret, recovered.bad), (record_secret.clone(), Vec::new()));
         let one = of(&released[..1]);
         assert!(matches!(
             recover_from_shares(&requester, (&access, &record), &shares, one),
@@ -295,13 +356,13 @@ mod tests {
         .unwrap();
         let mut forged = released.clone();
         forged[1].1 = garbage;
-        assert_eq!(
-            recover_from_shares(&requester, (&access, &record), &shares, of(&forged)),
-            Err(KeyError::BadShare {
-                holder: holder_keys[1],
-                why: "it does not match the record's check".into()
-            })
-        );
+        let named =
+            KeyError::BadShare { holder: holder_keys[1], why: "it does not match the record's check".into() };
+        let two = of(&forged[..2]);
+        assert_eq!(recover_from_shares(&requester, (&access, &record), &shares, two), Err(named.clone()));
+        // With enough good shares besides it, the key is recovered and the bad one still named.
+        let recovered = recover_from_shares(&requester, (&access, &record), &shares, of(&forged)).unwrap();
+        assert_eq!((recovered.secret, recovered.bad), (record_secret, vec![named]));
         // A share released for another access does not open for this one.
         let elsewhere = of(&released[..2]);
         assert!(matches!(
@@ -321,16 +382,32 @@ mod tests {
     }
 
     #[test]
-    fn a_justification_opens_for_each_of_its_readers_only() {
+    fn a_justification_opens_for_each_of_its_readers_only_and_is_one_text() {
         let mut rng = rand::rng();
         let (patient, holder, stranger) = (secret(1), secret(2), secret(3));
+        let requester = PubKey::from_secret(&secret(4));
+        let records = [Hash32([1; 32])];
+        let request = (&requester, &records[..]);
         let readers = [PubKey::from_secret(&patient), PubKey::from_secret(&holder)];
-        let copies = seal_justification("cardiac arrest", &readers, &mut rng).unwrap();
-        let bytes = || copies.iter().map(|c| c.0.as_slice());
-        assert_eq!(open_justification(&patient, bytes()).as_deref(), Some("cardiac arrest"));
-        assert_eq!(open_justification(&holder, bytes()).as_deref(), Some("cardiac arrest"));
-        assert_eq!(open_justification(&stranger, bytes()), None);
+        let sealed = seal_justification("cardiac arrest", request, &readers, &mut rng).unwrap();
+        let copies = || sealed.copies.iter().map(|c| c.0.as_slice());
+        let open =
+            |reader: &SecretKey, request| open_justification(reader, request, &sealed.commitment, copies());
+        assert_eq!(open(&patient, request), Ok(Some("cardiac arrest".into())));
+        assert_eq!(open(&holder, request), Ok(Some("cardiac arrest".into())));
+        assert_eq!(open(&stranger, request), Ok(None));
+        // Copied into another institution's request, or onto other records, it does not open.
+        let other = PubKey::from_secret(&secret(5));
+        assert_eq!(open(&patient, (&other, &records[..])), Ok(None));
+        assert_eq!(open(&patient, (&requester, &[Hash32([2; 32])][..])), Ok(None));
+        // A requester that tells the holder another story than it committed to is caught.
+        let other_story = seal_justification("routine check", request, &readers, &mut rng).unwrap();
+        let mixed = [sealed.copies[0].0.as_slice(), other_story.copies[1].0.as_slice()];
+        assert_eq!(
+            open_justification(&holder, request, &sealed.commitment, mixed),
+            Err(KeyError::JustificationMismatch)
+        );
         let too_many = vec![readers[0]; MAX_JUSTIFICATION_COPIES + 1];
-        assert_eq!(seal_justification("x", &too_many, &mut rng), Err(KeyError::TooManyReaders));
+        assert_eq!(seal_justification("x", request, &too_many, &mut rng), Err(KeyError::TooManyReaders));
     }
 }

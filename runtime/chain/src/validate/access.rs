@@ -4,9 +4,9 @@
 //! emergency access on a record.
 //!
 //! A grant's relative locks (`older`) count from the record's storage, as a spend's count from
-//! its coin. An emergency access's count from its own request: they are its veto window, in
-//! blocks, during which the patient or the record's share holders may veto it, and only after
-//! which its shares and reads unlock.
+//! its coin. An emergency access's count from its own request: they are its veto window, the N
+//! blocks after the request's block, in which the patient or the record's share holders may
+//! veto it; its shares and reads unlock in the block after.
 
 use std::sync::Arc;
 
@@ -18,11 +18,11 @@ use super::AccessStatus;
 use super::TxError;
 use super::payload::Step;
 use crate::host::AccessInfo;
-use crate::limits::{MAX_JUSTIFICATION, RECORD_SECRET_SIZE};
+use crate::limits::{MAX_JUSTIFICATION, RECORD_SECRET_SIZE, SALT_SIZE};
 use crate::scripts::{ScriptCheck, Subject};
 use crate::state::{GrantEntry, StateRead};
 use crate::store::{Store, Table};
-use crate::transaction::{RecordAccess, Sealed};
+use crate::transaction::{Justification, RecordAccess, Sealed};
 use crate::verdict::Rejection;
 
 /// `AccessGrant`: `grantee` may read `records` for `purpose`, as each record's policy allows.
@@ -42,7 +42,7 @@ pub(super) fn grant<S: Store + ?Sized>(
         height: step.context.height,
         unlocks: step.context.height,
         emergency: false,
-        justification: Vec::new(),
+        justification: Justification::default(),
     };
     put_access(step, &entry);
     Ok(())
@@ -53,21 +53,22 @@ pub(super) fn grant<S: Store + ?Sized>(
 pub(super) fn emergency<S: Store + ?Sized>(
     step: &mut Step<'_, '_, S>,
     requester: &PubKey,
-    justification: &[Sealed],
+    justification: &Justification,
     records: &[RecordAccess],
     signature: &Sig,
 ) -> Result<(), Rejection<TxError>> {
     // The text is the patient's health information: on chain only sealed, each copy an
-    // envelope of at least one and at most MAX_JUSTIFICATION bytes.
+    // envelope of a salt and 1 to MAX_JUSTIFICATION bytes of text.
+    let least = ENVELOPE_OVERHEAD.saturating_add(SALT_SIZE);
     let sealed_text = |copy: &Sealed| {
-        copy.0.len() > ENVELOPE_OVERHEAD
-            && copy.0.len() <= ENVELOPE_OVERHEAD.saturating_add(MAX_JUSTIFICATION)
+        copy.0.len() > least
+            && copy.0.len() <= least.saturating_add(MAX_JUSTIFICATION)
             && is_envelope(&copy.0, copy.0.len().saturating_sub(ENVELOPE_OVERHEAD))
     };
-    if justification.is_empty() {
+    if justification.copies.is_empty() {
         return Err(TxError::EmptyJustification.into());
     }
-    if !justification.iter().all(sealed_text) {
+    if !justification.copies.iter().all(sealed_text) {
         return Err(TxError::UnsealedJustification.into());
     }
     if step.tx.expiry <= step.context.height {
@@ -92,7 +93,13 @@ pub(super) fn emergency<S: Store + ?Sized>(
             return Err(TxError::EmergencyStillLive(earlier).into());
         }
     }
-    let unlocks = step.context.height.checked_add(window).ok_or(TxError::VetoWindowTooLong)?;
+    // A window of N blocks gives the vetoing parties the N blocks after the request's; the
+    // access unlocks in the block after those. Without a window it is usable at once.
+    let unlocks = match window {
+        0 => Some(step.context.height),
+        blocks => step.context.height.checked_add(blocks).and_then(|h| h.checked_add(1)),
+    };
+    let unlocks = unlocks.ok_or(TxError::VetoWindowTooLong)?;
     if unlocks >= step.tx.expiry {
         return Err(TxError::VetoWindowTooLong.into());
     }
@@ -105,7 +112,7 @@ pub(super) fn emergency<S: Store + ?Sized>(
         height: step.context.height,
         unlocks,
         emergency: true,
-        justification: justification.to_vec(),
+        justification: justification.clone(),
     };
     put_access(step, &entry);
     Ok(())
@@ -183,5 +190,21 @@ fn veto_window(sequence: u32) -> Result<u32, TxError> {
         Err(TxError::TimeBasedVetoWindow)
     } else {
         Ok(sequence & 0xffff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_veto_window_is_the_blocks_a_sequence_declares() {
+        assert_eq!(veto_window(6), Ok(6));
+        assert_eq!(veto_window(0), Ok(0));
+        // BIP 68: only the low 16 bits count, the other bits but the flags are ignored.
+        assert_eq!(veto_window(0x0001_0006), Ok(6));
+        assert_eq!(veto_window(1 << 31), Ok(0), "relative locks disabled: no window");
+        assert_eq!(veto_window(u32::MAX), Ok(0));
+        assert_eq!(veto_window((1 << 22) | 6), Err(TxError::TimeBasedVetoWindow));
     }
 }

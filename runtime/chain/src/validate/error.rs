@@ -138,9 +138,9 @@ pub enum TxError {
     /// An emergency without a justification.
     #[error("an emergency access needs a justification")]
     EmptyJustification,
-    /// A justification that is not sealed: each copy must be an envelope of 1 to
-    /// [`MAX_JUSTIFICATION`] bytes.
-    #[error("the justification must be sealed: envelopes of 1 to {MAX_JUSTIFICATION} bytes each")]
+    /// A justification that is not sealed: each copy must be an envelope of a salt and 1 to
+    /// [`MAX_JUSTIFICATION`] bytes of text.
+    #[error("the justification must be sealed: envelopes of a salt and 1 to {MAX_JUSTIFICATION} bytes each")]
     UnsealedJustification,
     /// A veto window that reaches the access's expiry (or the last height).
     #[error("the veto window must close before the emergency access expires")]
@@ -149,7 +149,7 @@ pub enum TxError {
     #[error("an emergency access's veto window is counted in blocks, not time")]
     TimeBasedVetoWindow,
     /// A share release while the emergency's veto window is open.
-    #[error("the emergency access is in its veto window until height {0}")]
+    #[error("the emergency access is in its veto window; it unlocks at height {0}")]
     VetoWindowOpen(u32),
     /// A veto vote after the emergency's veto window closed.
     #[error("the emergency access's veto window closed at height {0}")]

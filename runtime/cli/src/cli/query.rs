@@ -115,8 +115,18 @@ impl AuditAsSeen {
             .accesses
             .iter()
             .filter_map(|a| {
-                open_justification(&viewer.secret, a.justification.iter().map(|c| c.0.as_slice()))
-                    .map(|text| (a.access, text))
+                let copies = a.justification.iter().map(|c| c.0.as_slice());
+                let opened = open_justification(
+                    &viewer.secret,
+                    (&a.grantee, &a.records),
+                    &a.justification_commitment?,
+                    copies,
+                );
+                match opened {
+                    Ok(text) => text,
+                    Err(e) => Some(format!("JUSTIFICATION_MISMATCH: {e}")),
+                }
+                .map(|text| (a.access, text))
             })
             .collect();
         AuditAsSeen { audit, justifications }

@@ -78,18 +78,19 @@ async fn record_secret(
             .iter()
             .filter(|r| r.record == *record)
             .map(|r| (r.holder, r.envelope.0.as_slice()));
-        return recover_from_shares(
-            &reader.secret,
-            (&access.access, record),
-            &chain_shares(shares),
-            released,
-        )
-        .map_err(|e| match e {
-            KeyError::BadShare { .. } | KeyError::NotAHolder(_) => {
-                ReadError::Refused("BAD_SHARE", e.to_string())
-            }
-            other_error => other(other_error.to_string()),
-        });
+        let recovered =
+            recover_from_shares(&reader.secret, (&access.access, record), &chain_shares(shares), released)
+                .map_err(|e| match e {
+                    KeyError::BadShare { .. } | KeyError::NotAHolder(_) => {
+                        ReadError::Refused("BAD_SHARE", e.to_string())
+                    }
+                    other_error => other(other_error.to_string()),
+                })?;
+        // The good shares sufficed; the bad ones are named for the requester to take up.
+        for bad in &recovered.bad {
+            eprintln!("warning: BAD_SHARE: {bad}");
+        }
+        return Ok(recovered.secret);
     }
     let answer = client.transaction(&access.access).await?;
     let tx = Transaction::from_bytes(&answer.tx.0).map_err(|e| other(e.to_string()))?;

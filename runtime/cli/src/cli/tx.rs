@@ -10,16 +10,17 @@ use miette::miette;
 
 use medchain_api::EmergencySharesView;
 use medchain_api::{RecordView, TransactionStatus, TransactionView};
-use medchain_chain::transaction::{EmergencyShares, Payload, RecordAccess, ShareDeposit};
+use medchain_chain::transaction::{EmergencyShares, Payload, RecordAccess, ShareDeposit, Transaction};
 use medchain_client::{Client, ClientError};
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::roles::RoleRegistry;
 use medchain_compiler::medscript::satisfy::Holdings;
 use medchain_modules::admit;
+use medchain_primitives::codec::Decode;
 use medchain_primitives::{Hash32, PubKey, Sig, Signer};
 use medchain_wallet::builder::{BuildError, FINAL_SEQUENCE, PolicyUnlock, Spendable, TxBuilder};
 use medchain_wallet::deposit::{
-    Binding, open_record_key, reseal_share, seal_justification, seal_to, split_among,
+    Binding, open_justification, open_record_key, reseal_share, seal_justification, seal_to, split_among,
 };
 use medchain_wallet::files::{ensure_writable, write_private};
 use medchain_wallet::handover::Handover;
@@ -272,6 +273,29 @@ pub(super) fn chain_shares(view: &EmergencySharesView) -> EmergencyShares {
     }
 }
 
+/// The requester of the emergency access `id`, read from the transaction itself (checked to hash
+/// to `id`), never from what a node says about it: a share is sealed to that key for good. The
+/// justification sealed to `holder` is shown first.
+async fn emergency_requester(client: &Client, holder: &Signer, id: &Hash32) -> miette::Result<PubKey> {
+    let answer = client.transaction(id).await.map_err(|e| miette!("{e}"))?;
+    let tx = Transaction::from_bytes(&answer.tx.0)
+        .map_err(|e| miette!("the emergency access does not decode: {e}"))?;
+    if tx.txid() != *id {
+        return Err(miette!("the node answered a transaction that is not {id}"));
+    }
+    let Payload::EmergencyAccess { requester, justification, records, .. } = tx.payload else {
+        return Err(miette!("{id} is not an emergency access"));
+    };
+    let records: Vec<Hash32> = records.iter().map(|r| r.record).collect();
+    let copies = justification.copies.iter().map(|c| c.0.as_slice());
+    match open_justification(&holder.secret, (&requester, &records), &justification.commitment, copies) {
+        Ok(Some(text)) => eprintln!("the requester's justification: \"{text}\""),
+        Ok(None) => eprintln!("warning: the request carries no justification sealed to this key"),
+        Err(e) => eprintln!("warning: JUSTIFICATION_MISMATCH: {e}"),
+    }
+    Ok(requester)
+}
+
 /// One record access, to be unlocked through the record's policy.
 fn access(record: Hash32, deposit: Vec<u8>) -> RecordAccess {
     RecordAccess { record, unlock: Vec::new(), sequence: FINAL_SEQUENCE, deposit }
@@ -412,8 +436,9 @@ impl TxCommand {
                 let readers: Vec<PubKey> = std::iter::once(patient)
                     .chain(stored.emergency.iter().flat_map(|e| e.shares.iter().map(|s| s.holder)))
                     .collect();
-                let justification = seal_justification(justification, &readers, &mut rand::rng())
-                    .map_err(|e| miette!("sealing the justification: {e}"))?;
+                let justification =
+                    seal_justification(justification, (&signer.key, &[record]), &readers, &mut rand::rng())
+                        .map_err(|e| miette!("sealing the justification: {e}"))?;
                 signed(Payload::EmergencyAccess {
                     requester: signer.key,
                     justification,
@@ -433,7 +458,7 @@ impl TxCommand {
                     .as_ref()
                     .map(chain_shares)
                     .ok_or_else(|| miette!("record {record} has no emergency shares"))?;
-                let requester = client.access(&emergency).await.map_err(|e| miette!("{e}"))?.grantee;
+                let requester = emergency_requester(client, signer, &emergency).await?;
                 let envelope = reseal_share(
                     &signer.secret,
                     &shares,

@@ -49,7 +49,7 @@ pub async fn audit_log(demo: &Demo, cast: &Cast, stored: &[&Stored]) -> Result<(
             (Some(height), _) => format!("revoked at block {height}"),
             (None, true) if a.expiry == 0 => "live, no expiry".to_owned(),
             (None, true) if a.unlocks > a.height => {
-                format!("usable from block {} (its veto window) until block {}", a.unlocks, a.expiry)
+                format!("usable from block {}, after its veto window, until block {}", a.unlocks, a.expiry)
             }
             (None, true) => format!("live until block {}", a.expiry),
             (None, false) => format!("ended (expiry block {})", a.expiry),
@@ -70,10 +70,12 @@ pub async fn audit_log(demo: &Demo, cast: &Cast, stored: &[&Stored]) -> Result<(
             a.height,
             cast.name_of(&a.grantee)
         );
-        if a.emergency {
+        if let Some(commitment) = &a.justification_commitment {
             let copies = a.justification.iter().map(|c| c.0.as_slice());
-            let text = open_justification(&patient.signer.secret, copies)
-                .ok_or("a justification not sealed to the patient")?;
+            let text =
+                open_justification(&patient.signer.secret, (&a.grantee, &a.records), commitment, copies)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("a justification not sealed to the patient")?;
             println!("            justification (sealed to {}): \"{text}\"", patient.name);
         }
     }

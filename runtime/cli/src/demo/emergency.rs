@@ -20,7 +20,7 @@ use super::{Cast, Demo, FEE, WAIT, step};
 const EMERGENCY_CLAUSE: usize = 1;
 
 /// The clause of `vault_emergency` break-glass goes through.
-const VAULT_EMERGENCY_CLAUSE: usize = 2;
+const VAULT_EMERGENCY_CLAUSE: usize = 1;
 
 /// How many blocks an emergency access lasts (the policies allow at most 144).
 const EMERGENCY_BLOCKS: u32 = 100;
@@ -40,7 +40,9 @@ async fn request(
     let height = demo.client.status().await.map_err(|e| e.to_string())?.height;
     let readers: Vec<_> =
         std::iter::once(patient.key()).chain(stored.shares.shares.iter().map(|s| s.holder)).collect();
-    let justification = seal_justification(why, &readers, &mut rand::rng()).map_err(|e| e.to_string())?;
+    let request = (&requester.key(), &[stored.record][..]);
+    let justification =
+        seal_justification(why, request, &readers, &mut rand::rng()).map_err(|e| e.to_string())?;
     let emergency = Payload::EmergencyAccess {
         requester: requester.key(),
         justification,
@@ -112,7 +114,8 @@ async fn release_and_read(
     let released = view.share_releases.iter().map(|r| (r.holder, r.envelope.0.as_slice()));
     let secret =
         recover_from_shares(&requester.signer.secret, (access, &stored.record), &stored.shares, released)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .secret;
     let read = demo.read_record(&requester.signer, (&stored.record, &stored.release), &secret).await?;
     println!(
         "   with 2 of 3 shares, each matching its check, {} decrypts and checks the record against its release: \"{}\"",
@@ -143,7 +146,7 @@ pub async fn veto_and_wait(demo: &Demo, cast: &mut Cast, vault: &Stored) -> Resu
     let why = "second opinion requested by phone; patient reachable";
     let vetoed = request(demo, (&mut *university, &*patient), vault, VAULT_EMERGENCY_CLAUSE, why).await?;
     let view = demo.client.access(&vetoed).await.map_err(|e| e.to_string())?;
-    println!("   the request waits out its veto window until block {}", view.unlocks);
+    println!("   the request is in its veto window: usable from block {} unless vetoed", view.unlocks);
     let veto = Payload::Veto { access: vetoed, voter: patient.key(), signature: Sig::EMPTY };
     demo.send(patient, TxBuilder::new(veto, FEE).signed_by(&patient.signer)).await?;
     let builder = share_release(hospital, vault, &vetoed, university)?;

@@ -38,7 +38,7 @@ pub const ECG: Story = Story {
 pub const VAULT: Story = Story {
     text: b"2026-12-01 Genetic panel: KCNH2 variant of uncertain significance.",
     policy: "vault_emergency",
-    called: "a vault policy, with the three institutions as guardians",
+    called: "a vault policy, the three institutions its guardians (the key-share holders)",
 };
 
 /// The governor registers the hospital as a medical institution.
@@ -68,9 +68,8 @@ pub struct Story {
 }
 
 /// The hospital releases a record for the patient; the patient re-encrypts it, uploads it and
-/// stores it under the story's policy (its parameters: the patient, then the hospital, the
-/// clinic and the university as guardians if it has them), its key split 2 of 3 among those
-/// three institutions for break-glass.
+/// stores it under the story's policy (whose one parameter is the patient), its key split 2 of
+/// 3 among the hospital, the clinic and the university for break-glass.
 pub async fn release_and_store(demo: &Demo, cast: &mut Cast, story: &Story) -> Result<Stored, String> {
     let Cast { hospital, patient, clinic, university, .. } = cast;
     let mut rng = rand::rng();
@@ -110,13 +109,7 @@ pub async fn release_and_store(demo: &Demo, cast: &mut Cast, story: &Story) -> R
     println!("   ciphertext {} uploaded to the record store", short(&ciphertext));
     let policy = medchain_contracts::standard(story.policy).ok_or("no standard policy")?;
     let checked = policy.checked(&RoleRegistry::standard()).map_err(|d| format!("{d:?}"))?;
-    let keys = [patient.key(), hospital.key(), clinic.key(), university.key()];
-    let args: std::collections::BTreeMap<String, PolicyValue> = checked
-        .params
-        .iter()
-        .zip(keys)
-        .map(|(param, key)| (param.name.clone(), PolicyValue::PubKey(key.0)))
-        .collect();
+    let args = [("patient".to_owned(), PolicyValue::PubKey(patient.key().0))].into_iter().collect();
     let compiled = compile(&checked, &args).map_err(|e| e.to_string())?;
     for line in medchain_compiler::medscript::explain(&checked).lines() {
         println!("   {line}");

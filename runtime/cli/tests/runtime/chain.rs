@@ -3,11 +3,11 @@
 
 use crate::common::*;
 use medchain_chain::block::Block;
-use medchain_chain::limits::{KEY_SHARE_SIZE, MAX_JUSTIFICATION};
+use medchain_chain::limits::{KEY_SHARE_SIZE, MAX_JUSTIFICATION, SALT_SIZE};
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, Sealed, ShareDeposit, Transaction, TxIn, TxOut,
+    EmergencyShares, Justification, OutPoint, Payload, Sealed, ShareDeposit, Transaction, TxIn, TxOut,
 };
 use medchain_chain::validate::{AccessStatus, BlockError, TxError};
 use medchain_compiler::medscript::types::Value;
@@ -310,21 +310,24 @@ fn emergency_rules() {
     let expiry = w.tip.height + 100;
     let tx = emergency(&mut w, record, &compiled, &outsider, expiry, "claims an emergency");
     assert_eq!(w.refuse(tx), TxError::NotInstitution("requester"));
-    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, Vec::new());
+    let copies = |copies: Vec<Sealed>| Justification { commitment: Hash32::default(), copies };
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, copies(Vec::new()));
     assert_eq!(w.refuse(tx), TxError::EmptyJustification);
     // Justifications are health information: plain text on chain is refused, as is a copy too
-    // long or one that is no envelope.
+    // long, or one holding a salt and no text.
     let plain = vec![Sealed(b"unconscious patient in the ER".to_vec())];
-    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, plain);
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, copies(plain));
     assert_eq!(w.refuse(tx), TxError::UnsealedJustification);
-    let long = "x".repeat(MAX_JUSTIFICATION + 1);
+    let long = "x".repeat(SALT_SIZE + MAX_JUSTIFICATION + 1);
     let too_long = vec![Sealed(
         ecies::seal(&patient.key.key().unwrap(), long.as_bytes(), b"", &mut rand::rng()).unwrap(),
     )];
-    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, too_long);
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, copies(too_long));
     assert_eq!(w.refuse(tx), TxError::UnsealedJustification);
-    let empty = vec![Sealed(ecies::seal(&patient.key.key().unwrap(), b"", b"", &mut rand::rng()).unwrap())];
-    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, empty);
+    let salt_only = [0; SALT_SIZE];
+    let empty =
+        vec![Sealed(ecies::seal(&patient.key.key().unwrap(), &salt_only, b"", &mut rand::rng()).unwrap())];
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, copies(empty));
     assert_eq!(w.refuse(tx), TxError::UnsealedJustification);
     let tx = emergency(&mut w, record, &compiled, &clinic, 0, "stroke");
     assert_eq!(w.refuse(tx), TxError::MissingExpiry);
@@ -841,7 +844,9 @@ fn a_vault_emergency_waits_out_its_veto_window_and_a_veto_is_final() {
     // A request that lasts `blocks` from the tip.
     let request = |w: &mut World, requester: &Signer, blocks: u32| {
         let expiry = w.tip.height + blocks;
-        let why = seal_justification("cardiac arrest", &[w.p.patient.key], &mut rand::rng()).unwrap();
+        let request = (&requester.key, &[record][..]);
+        let why =
+            seal_justification("cardiac arrest", request, &[w.p.patient.key], &mut rand::rng()).unwrap();
         emergency_through(w, (record, &compiled, 1), requester, expiry, why)
     };
     let vote = |w: &mut World, voter: &Signer, access: Hash32| {
@@ -849,7 +854,7 @@ fn a_vault_emergency_waits_out_its_veto_window_and_a_veto_is_final() {
     };
 
     // The window must close before the access ends.
-    let tx = request(&mut w, &clinic, 3);
+    let tx = request(&mut w, &clinic, 5);
     assert_eq!(w.refuse(tx), TxError::VetoWindowTooLong);
 
     // A request waits out its window: no share release, no read.
@@ -857,12 +862,16 @@ fn a_vault_emergency_waits_out_its_veto_window_and_a_veto_is_final() {
     assert_eq!(tx.record_accesses()[0].sequence, 3, "the clause's window is in the request");
     let first = tx.txid();
     w.mine(vec![tx]);
-    let until = w.tip.height + 3;
+    // Three blocks after the request's to veto in; usable in the one after.
+    let until = w.tip.height + 4;
     assert_eq!(
         w.chain.access_status(&w.store, &first, w.tip.height).unwrap(),
         AccessStatus::Waiting { until }
     );
     assert!(!w.chain.access_active(&w.store, &first, w.tip.height).unwrap());
+    // A waiting request is live: the clinic may not ask again beside it.
+    let tx = request(&mut w, &clinic, 50);
+    assert_eq!(w.refuse(tx), TxError::EmergencyStillLive(first));
     let tx = release_share(&mut w, &hospital, (record, first), &clinic.key);
     assert_eq!(w.refuse(tx), TxError::VetoWindowOpen(until));
 
@@ -907,7 +916,7 @@ fn a_vault_emergency_waits_out_its_veto_window_and_a_veto_is_final() {
     let tx = request(&mut w, &hospital, 50);
     let third = tx.txid();
     w.mine(vec![tx]);
-    let until = w.tip.height + 3;
+    let until = w.tip.height + 4;
     while w.tip.height + 1 < until {
         let tx = release_share(&mut w, &clinic, (record, third), &hospital.key);
         assert_eq!(w.refuse(tx), TxError::VetoWindowOpen(until));
@@ -926,12 +935,27 @@ fn a_vault_emergency_waits_out_its_veto_window_and_a_veto_is_final() {
     assert_eq!(recovered(&w, &hospital, (record, third)).unwrap(), secret);
 
     // A veto is for emergency accesses only.
-    let grant = w.tx(
-        &patient,
-        Payload::AccessGrant { grantee: outsider.key, purpose: 1, records: Vec::new() },
-        0,
-        None,
-    );
-    let tx = vote(&mut w, &patient, grant.txid());
-    assert_eq!(w.refuse(tx), TxError::UnknownAccess(grant.txid()));
+    let grant = grant_with_deposit(&mut w, record, &compiled, Vec::new(), (1, 0, 0));
+    let grant_id = grant.txid();
+    w.mine(vec![grant]);
+    let tx = vote(&mut w, &patient, grant_id);
+    assert_eq!(w.refuse(tx), TxError::NotEmergency(grant_id));
+    let nowhere = Hash32::sha256(b"no access");
+    let tx = vote(&mut w, &patient, nowhere);
+    assert_eq!(w.refuse(tx), TxError::UnknownAccess(nowhere));
+}
+
+#[test]
+fn a_veto_window_is_counted_in_blocks() {
+    let mut w = World::new();
+    let (patient, clinic) = (w.p.patient.clone(), w.p.clinic.clone());
+    let in_time = VAULT.replace("older(3 blocks)", "older(1 days)");
+    let compiled = compile_policy(&in_time, vec![("patient", Value::PubKey(patient.key.0))]);
+    let record = store_record(&mut w, &compiled.script, None);
+    let why =
+        seal_justification("stroke", (&clinic.key, &[record]), &[patient.key], &mut rand::rng()).unwrap();
+    let expiry = w.tip.height + 100;
+    let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, why);
+    assert_ne!(tx.record_accesses()[0].sequence & (1 << 22), 0, "the clause asks for a time-based lock");
+    assert_eq!(w.refuse(tx), TxError::TimeBasedVetoWindow);
 }

@@ -5,7 +5,8 @@
 #![expect(clippy::unwrap_used, reason = "a failing test stops loudly; these are its assertions")]
 
 use medchain_chain::transaction::{
-    EmergencyShares, OutPoint, Payload, RecordAccess, Sealed, ShareDeposit, Transaction, TxIn, TxOut,
+    EmergencyShares, Justification, OutPoint, Payload, RecordAccess, Sealed, ShareDeposit, Transaction, TxIn,
+    TxOut,
 };
 use medchain_primitives::codec::{CodecError, Decode, Encode};
 use medchain_primitives::{Hash32, PubKey, Sig};
@@ -80,10 +81,10 @@ fn payload() -> impl Strategy<Value = Payload> {
             }),
         (key(), any::<u32>(), prop::collection::vec(record(), 0..4))
             .prop_map(|(grantee, purpose, records)| Payload::AccessGrant { grantee, purpose, records }),
-        (key(), prop::collection::vec(bytes(80), 0..3), prop::collection::vec(record(), 0..3), sig())
-            .prop_map(|(requester, justification, records, signature)| Payload::EmergencyAccess {
+        (key(), hash(), prop::collection::vec(bytes(80), 0..3), prop::collection::vec(record(), 0..3), sig())
+            .prop_map(|(requester, commitment, copies, records, signature)| Payload::EmergencyAccess {
                 requester,
-                justification: justification.into_iter().map(Sealed).collect(),
+                justification: Justification { commitment, copies: copies.into_iter().map(Sealed).collect() },
                 records,
                 signature
             }),

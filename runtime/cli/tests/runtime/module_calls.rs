@@ -204,6 +204,7 @@ fn staffed_emergency(w: &mut World, record: Hash32, compiled: &Compiled) -> Tran
         requester: hospital.key,
         justification: seal_justification(
             "unconscious patient in the emergency room",
+            (&hospital.key, &[record]),
             &[w.p.patient.key],
             &mut rand::rng(),
         )

@@ -36,6 +36,7 @@ pub async fn records(
     let Query(page) = page?;
     let patient = key_param(&patient)?;
     blocking(move || {
+        let _reading = node.reading()?;
         node.authorize_view(&headers, &patient)?;
         let store = node.ledger.store();
         let (ids, next) = page.of(store.patient_records(&patient).map_err(ApiError::state)?);
@@ -94,6 +95,8 @@ pub async fn audit(
 }
 
 fn audit_of(node: &Node, headers: &HeaderMap, patient: &PubKey, page: &Page) -> ApiResult<Json<Audit>> {
+    // One state for the check, the accesses and their status.
+    let _reading = node.reading()?;
     node.authorize_view(headers, patient)?;
     let patient = *patient;
     let store = node.ledger.store();
@@ -107,7 +110,8 @@ fn audit_of(node: &Node, headers: &HeaderMap, patient: &PubKey, page: &Page) -> 
                 access: id,
                 grantee: g.grantee,
                 emergency: g.emergency,
-                justification: g.justification.into_iter().map(|sealed| sealed.0.into()).collect(),
+                justification_commitment: g.emergency.then_some(g.justification.commitment),
+                justification: g.justification.copies.into_iter().map(|sealed| sealed.0.into()).collect(),
                 purpose: g.purpose,
                 height: g.height,
                 unlocks: g.unlocks,

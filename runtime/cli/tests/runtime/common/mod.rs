@@ -18,7 +18,9 @@ use medchain_chain::genesis::Genesis;
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::store::MemoryStore;
-use medchain_chain::transaction::{EmergencyShares, OutPoint, Payload, RecordAccess, Sealed, Transaction};
+use medchain_chain::transaction::{
+    EmergencyShares, Justification, OutPoint, Payload, RecordAccess, Transaction,
+};
 use medchain_chain::validate::{Applied, BlockError, Chain, Tip, TxError};
 use medchain_chain::verdict::Rejection;
 use medchain_chain::verifier::Verifier;
@@ -301,7 +303,7 @@ pub fn recovered(
         .iter()
         .filter(|(r, _, _)| *r == record)
         .map(|(_, holder, envelope)| (*holder, envelope.as_slice()));
-    recover_from_shares(&requester.secret, (&access, &record), &shares, released)
+    recover_from_shares(&requester.secret, (&access, &record), &shares, released).map(|r| r.secret)
 }
 
 /// A release by the hospital of a record for `patient`, committing to `commitment`.
@@ -449,7 +451,8 @@ pub fn emergency(
     expiry: u32,
     justification: &str,
 ) -> Transaction {
-    let sealed = seal_justification(justification, &[w.p.patient.key], &mut rand::rng()).unwrap();
+    let request = (&requester.key, &[record][..]);
+    let sealed = seal_justification(justification, request, &[w.p.patient.key], &mut rand::rng()).unwrap();
     emergency_through(w, (record, compiled, 1), requester, expiry, sealed)
 }
 
@@ -460,7 +463,7 @@ pub fn emergency_through(
     (record, compiled, clause): (Hash32, &Compiled, usize),
     requester: &Signer,
     expiry: u32,
-    justification: Vec<Sealed>,
+    justification: Justification,
 ) -> Transaction {
     let access = RecordAccess { record, unlock: Vec::new(), sequence: u32::MAX, deposit: Vec::new() };
     let payload = Payload::EmergencyAccess {
@@ -476,6 +479,7 @@ pub fn emergency_through(
         emergency_expires_in: Some(1),
         // An emergency's relative locks are its veto window, counted from the request.
         age_blocks: Some(u32::from(u16::MAX)),
+        age_seconds: Some(u32::MAX / 2),
         ..Holdings::default()
     };
     let unlock = PolicyUnlock { compiled: compiled.clone(), holdings, clause: Some(clause) };
