@@ -74,13 +74,15 @@ pub enum NodeCode {
     NoAccess,
     /// An upload that does not hash to its name.
     HashMismatch,
+    /// A block from elsewhere whose time is too far ahead of this node's clock.
+    FutureBlock,
     /// The node failed (its storage, its engine); nothing was changed.
     Internal,
 }
 
 impl NodeCode {
     /// Every code.
-    pub const ALL: [NodeCode; 23] = [
+    pub const ALL: [NodeCode; 24] = [
         NodeCode::BadJson,
         NodeCode::BadHex,
         NodeCode::BadBody,
@@ -103,6 +105,7 @@ impl NodeCode {
         NodeCode::BadSignature,
         NodeCode::NoAccess,
         NodeCode::HashMismatch,
+        NodeCode::FutureBlock,
         NodeCode::Internal,
     ];
 
@@ -131,6 +134,7 @@ impl NodeCode {
             NodeCode::BadSignature => "BAD_SIGNATURE",
             NodeCode::NoAccess => "NO_ACCESS",
             NodeCode::HashMismatch => "HASH_MISMATCH",
+            NodeCode::FutureBlock => "FUTURE_BLOCK",
             NodeCode::Internal => "INTERNAL",
         }
     }

@@ -50,6 +50,12 @@ pub const MAX_MONEY: u64 = 21_000_000 * 100_000_000;
 /// Blocks whose median time a new block's time must exceed.
 pub const MEDIAN_TIME_SPAN: usize = 11;
 
+/// Furthest a block's time may be past the median of the last [`MEDIAN_TIME_SPAN`] blocks, in
+/// seconds (seven days): no block can carry a time so far ahead that time locks are skipped or
+/// time arithmetic runs out of range. A chain that stood still for longer catches up over a few
+/// blocks.
+pub const MAX_TIME_AFTER_MEDIAN: u64 = 7 * 24 * 3600;
+
 /// Blocks before a coinbase output may be spent.
 pub const COINBASE_MATURITY: u32 = 10;
 

@@ -13,7 +13,8 @@ mod routes;
 mod serve;
 
 pub use node::{
-    CHALLENGE_LIFETIME, MAX_CHALLENGES, MAX_RELAY_FUEL, Node, NodeConfig, READ_ANCHOR_TAG, READ_LOG_FILE,
+    CHALLENGE_LIFETIME, MAX_CHALLENGES, MAX_FUTURE_BLOCK_TIME, MAX_RELAY_FUEL, Node, NodeConfig,
+    READ_ANCHOR_TAG, READ_LOG_FILE,
 };
 pub use routes::{MAX_BLOCK_BODY, MAX_DRAIN, MAX_JSON_BODY, MAX_PAGE, router};
 pub use serve::{serve, serve_on};

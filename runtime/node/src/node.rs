@@ -36,6 +36,9 @@ pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(120);
 /// Most outstanding read challenges.
 pub const MAX_CHALLENGES: usize = 10_000;
 
+/// How far ahead of this node's clock a block from elsewhere may be.
+pub const MAX_FUTURE_BLOCK_TIME: Duration = Duration::from_secs(2 * 3600);
+
 /// The read log's file in the data directory.
 pub const READ_LOG_FILE: &str = "reads.jsonl";
 
@@ -162,8 +165,21 @@ impl Node {
         })
     }
 
-    /// Validates and applies a block from elsewhere (another producer); returns its height.
+    /// Validates and applies a block from elsewhere (another producer); returns its height. A
+    /// block whose time is more than [`MAX_FUTURE_BLOCK_TIME`] ahead of this node's clock waits
+    /// (a relay rule: consensus never reads a clock).
     pub fn import_block(&self, block: &Block) -> ApiResult<u32> {
+        let latest = unix_now().saturating_add(MAX_FUTURE_BLOCK_TIME.as_secs());
+        if block.header.time > latest {
+            return Err(ApiError::bad_request(
+                NodeCode::FutureBlock,
+                format!(
+                    "block time {} is more than {} s ahead of this node's clock",
+                    block.header.time,
+                    MAX_FUTURE_BLOCK_TIME.as_secs()
+                ),
+            ));
+        }
         let _writing = self.writing()?;
         let applied = self.ledger.apply(block).map_err(|e| match e {
             LedgerError::Invalid(error) => ApiError::rule(error.code(), error.to_string()),

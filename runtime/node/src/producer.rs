@@ -4,7 +4,7 @@
 use medchain_api::Anchor;
 use medchain_chain::block::Block;
 use medchain_chain::ledger::LedgerError;
-use medchain_chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS};
+use medchain_chain::limits::{MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_TIME_AFTER_MEDIAN};
 use medchain_chain::standard::data_output;
 use medchain_chain::transaction::Transaction;
 use medchain_chain::validate::{BlockError, Tip};
@@ -23,7 +23,9 @@ impl Node {
         let chain = self.ledger.chain();
         let tip = self.ledger.tip().map_err(|e| e.to_string())?;
         let median = chain.median_time(self.ledger.store(), tip.height).map_err(|e| e.to_string())?;
-        let time = unix_now().max(median.saturating_add(1));
+        // The clock's time, within the chain's window after the median: a dev chain whose
+        // genesis is older than the window climbs to the present over a few blocks.
+        let time = unix_now().max(median.saturating_add(1)).min(median.saturating_add(MAX_TIME_AFTER_MEDIAN));
         let mut candidates =
             self.mempool().map_err(|e| e.message)?.select(MAX_BLOCK_TXS - 1, MAX_BLOCK_SIZE / 2);
         let (count, head) = self.reads().map_err(|e| e.message)?.head();

@@ -6,8 +6,8 @@ use medchain_vm::ScriptError;
 use thiserror::Error;
 
 use crate::limits::{
-    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_JUSTIFICATION, MAX_TX_SIZE,
-    MEDIAN_TIME_SPAN,
+    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN,
+    MAX_TX_SIZE, MEDIAN_TIME_SPAN,
 };
 use crate::verdict::Rejection;
 
@@ -327,6 +327,16 @@ pub enum BlockError {
         /// The median.
         median: u64,
     },
+    /// The time is too far past the median of the last blocks.
+    #[error(
+        "block time {time} is past {latest}, the median of the last blocks plus {MAX_TIME_AFTER_MEDIAN} s"
+    )]
+    TimeTooLate {
+        /// The block's time.
+        time: u64,
+        /// The latest time allowed.
+        latest: u64,
+    },
     /// A producer the chain does not know.
     #[error("{0} is not a block producer of this chain")]
     UnknownProducer(String),
@@ -365,6 +375,7 @@ impl BlockError {
             BlockError::LastHeight => "LAST_HEIGHT",
             BlockError::BadMerkleRoot => "BAD_MERKLE_ROOT",
             BlockError::TimeTooEarly { .. } => "TIME_TOO_EARLY",
+            BlockError::TimeTooLate { .. } => "TIME_TOO_LATE",
             BlockError::UnknownProducer(_) => "UNKNOWN_PRODUCER",
             BlockError::BadProducerSignature => "BAD_PRODUCER_SIGNATURE",
             BlockError::CoinbaseTooLarge { .. } => "COINBASE_TOO_LARGE",

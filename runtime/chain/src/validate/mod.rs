@@ -26,8 +26,8 @@ use payload::Step;
 use crate::block::{BLOCK_VERSION, Block};
 use crate::genesis::{AUDITOR, Genesis, MEDICAL_INSTITUTION};
 use crate::limits::{
-    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TX_SIZE, MEDIAN_TIME_SPAN,
-    fuel_fee,
+    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TIME_AFTER_MEDIAN,
+    MAX_TX_SIZE, MEDIAN_TIME_SPAN, fuel_fee,
 };
 use crate::scripts::{CheckFailure, ScriptCheck, Subject, parallel_map, run_with_checks};
 use crate::state::{Coin, SCHEMA_VERSION, StateError, StateRead, role_key};
@@ -238,6 +238,10 @@ impl Chain {
         let median = self.median_time(state, tip.height)?;
         if header.time <= median {
             return Err(BlockError::TimeTooEarly { time: header.time, median }.into());
+        }
+        let latest = median.saturating_add(MAX_TIME_AFTER_MEDIAN);
+        if header.time > latest {
+            return Err(BlockError::TimeTooLate { time: header.time, latest }.into());
         }
         if !self.genesis.producers.contains(&header.producer) {
             return Err(BlockError::UnknownProducer(header.producer.to_hex()).into());

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use medchain_chain::block::Block;
-use medchain_chain::limits::{KEY_SHARE_SIZE, MAX_JUSTIFICATION, SALT_SIZE};
+use medchain_chain::limits::{KEY_SHARE_SIZE, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN, SALT_SIZE};
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{
@@ -484,6 +484,21 @@ fn block_rules() {
     early.header.time = w.chain.genesis.time;
     resign(&w, &mut early);
     assert!(matches!(check(&w, &early), Err(BlockError::TimeTooEarly { .. })));
+    // A time far past the median (u64::MAX above all) is refused, never an overflow.
+    let median = w.chain.median_time(&w.store, w.tip.height).unwrap();
+    for time in [median + MAX_TIME_AFTER_MEDIAN + 1, u64::MAX] {
+        let mut late = good.clone();
+        late.header.time = time;
+        resign(&w, &mut late);
+        assert_eq!(
+            check(&w, &late),
+            Err(BlockError::TimeTooLate { time, latest: median + MAX_TIME_AFTER_MEDIAN })
+        );
+    }
+    let mut latest = good.clone();
+    latest.header.time = median + MAX_TIME_AFTER_MEDIAN;
+    resign(&w, &mut latest);
+    assert!(check(&w, &latest).is_ok(), "the last second of the window is allowed");
     let mut foreign = good.clone();
     foreign.header.producer = w.p.outsider.key;
     foreign.header.sign(&w.p.outsider.secret, &w.chain.chain_id);

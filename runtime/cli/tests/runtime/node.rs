@@ -171,6 +171,13 @@ async fn blocks_and_chain_rules_over_http() {
         client.post(format!("{base}/v1/blocks")).json(&json!({ "block": hex::encode(block.to_bytes()) }))
     };
     assert_eq!(code(post_block(&tampered)).await, (400, "BAD_MERKLE_ROOT".to_owned()));
+    // A block from the future waits: this node takes none more than two hours ahead of its clock.
+    let mut future = w.block(Vec::new());
+    w.time -= 600;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    future.header.time = now + medchain_node::MAX_FUTURE_BLOCK_TIME.as_secs() + 60;
+    future.header.sign(&w.p.producer.secret, &w.chain.chain_id);
+    assert_eq!(code(post_block(&future)).await, (400, "FUTURE_BLOCK".to_owned()));
     assert_eq!(status(&client, &base).await["height"], 0, "the tampered block changed nothing");
 
     // The record story, mined in the mirror world and fed to the node block by block.
