@@ -62,8 +62,8 @@ pub enum NodeCode {
     FuelOverRelayLimit,
     /// The mempool is full and the transaction pays too little to displace one.
     MempoolFull,
-    /// Too many outstanding read challenges.
-    Busy,
+    /// A key over its budget of signed requests.
+    RateLimited,
     /// A read without its headers.
     MissingProof,
     /// A read with an unknown, used or expired challenge.
@@ -99,7 +99,7 @@ impl NodeCode {
         NodeCode::Conflict,
         NodeCode::FuelOverRelayLimit,
         NodeCode::MempoolFull,
-        NodeCode::Busy,
+        NodeCode::RateLimited,
         NodeCode::MissingProof,
         NodeCode::BadChallenge,
         NodeCode::BadSignature,
@@ -128,7 +128,7 @@ impl NodeCode {
             NodeCode::Conflict => "CONFLICT",
             NodeCode::FuelOverRelayLimit => "FUEL_OVER_RELAY_LIMIT",
             NodeCode::MempoolFull => "MEMPOOL_FULL",
-            NodeCode::Busy => "BUSY",
+            NodeCode::RateLimited => "RATE_LIMITED",
             NodeCode::MissingProof => "MISSING_PROOF",
             NodeCode::BadChallenge => "BAD_CHALLENGE",
             NodeCode::BadSignature => "BAD_SIGNATURE",

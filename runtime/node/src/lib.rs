@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blobs;
+pub mod challenges;
 pub mod error;
 pub mod mempool;
 mod node;
@@ -12,9 +13,7 @@ pub mod reads;
 mod routes;
 mod serve;
 
-pub use node::{
-    CHALLENGE_LIFETIME, MAX_CHALLENGES, MAX_FUTURE_BLOCK_TIME, MAX_RELAY_FUEL, Node, NodeConfig,
-    READ_ANCHOR_TAG, READ_LOG_FILE,
-};
+pub use challenges::{CHALLENGE_LIFETIME, MAX_SPENT_PER_KEY};
+pub use node::{MAX_FUTURE_BLOCK_TIME, MAX_RELAY_FUEL, Node, NodeConfig, READ_ANCHOR_TAG, READ_LOG_FILE};
 pub use routes::{MAX_BLOCK_BODY, MAX_DRAIN, MAX_JSON_BODY, MAX_PAGE, router};
 pub use serve::{serve, serve_on};

@@ -1,7 +1,6 @@
 //! `Node`: the ledger, the mempool, the record store, read challenges and the read log, and
 //! the rules a node applies to what it is sent (relay limits, read authorization).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -21,6 +20,7 @@ use medchain_primitives::{Hash32, PubKey, Sig, Signer};
 use tracing::info;
 
 use crate::blobs::LocalBlobStore;
+use crate::challenges::{Challenge, ChallengeError, Challenges};
 use crate::error::{ApiError, ApiResult};
 use crate::mempool::{Mempool, MempoolError};
 use crate::reads::ReadLog;
@@ -29,12 +29,6 @@ use crate::reads::ReadLog;
 /// and relay it (a relay rule, not consensus): a transaction whose module calls fail is never
 /// mined and pays nothing, so the work a refused one can cost is bounded here.
 pub const MAX_RELAY_FUEL: u64 = 20_000_000;
-
-/// How long a read challenge stays valid.
-pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(120);
-
-/// Most outstanding read challenges.
-pub const MAX_CHALLENGES: usize = 10_000;
 
 /// How far ahead of this node's clock a block from elsewhere may be.
 pub const MAX_FUTURE_BLOCK_TIME: Duration = Duration::from_secs(2 * 3600);
@@ -64,11 +58,23 @@ pub struct Node {
     apply: RwLock<()>,
     mempool: Mutex<Mempool>,
     pub(crate) blobs: LocalBlobStore,
-    challenges: Mutex<BTreeMap<[u8; 32], SystemTime>>,
+    challenges: Challenges,
     reads: Mutex<ReadLog>,
     anchored: Mutex<Option<Anchor>>,
     pub(crate) producer: Option<Signer>,
     pub(crate) config: NodeConfig,
+}
+
+/// A challenge's refusal as the API gives it: 401, or 429 for a key over its request budget.
+fn challenge_error(error: ChallengeError) -> ApiError {
+    match error {
+        ChallengeError::TooMany => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, NodeCode::RateLimited, error.to_string())
+        }
+        ChallengeError::Forged | ChallengeError::Expired | ChallengeError::Spent => {
+            ApiError::unauthorized(NodeCode::BadChallenge, error.to_string())
+        }
+    }
 }
 
 /// Unix time by the node's clock (never read by validation).
@@ -101,7 +107,7 @@ impl Node {
             apply: RwLock::new(()),
             mempool: Mutex::new(Mempool::new()),
             blobs,
-            challenges: Mutex::new(BTreeMap::new()),
+            challenges: Challenges::new(),
             reads: Mutex::new(ReadLog::open(&data.join(READ_LOG_FILE)).map_err(|e| e.to_string())?),
             anchored: Mutex::new(None),
             producer,
@@ -197,32 +203,21 @@ impl Node {
         Ok(ReadLogState { count, head, anchored })
     }
 
-    /// A fresh read challenge, remembered until it is used or expires.
-    pub(crate) fn issue_challenge(&self) -> ApiResult<[u8; 32]> {
-        let mut challenges = self.challenges.lock().map_err(|_| ApiError::poisoned())?;
-        let now = SystemTime::now();
-        challenges.retain(|_, issued| now.duration_since(*issued).is_ok_and(|age| age < CHALLENGE_LIFETIME));
-        if challenges.len() >= MAX_CHALLENGES {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                NodeCode::Busy,
-                "too many outstanding challenges",
-            ));
-        }
-        let mut challenge = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut challenge);
-        challenges.insert(challenge, now);
-        Ok(challenge)
+    /// A fresh challenge for one signed request; issuing keeps nothing.
+    pub(crate) fn issue_challenge(&self) -> [u8; 32] {
+        self.challenges.issue(unix_now())
     }
 
-    /// The key that signed this request: its headers name the key, a challenge this node issued
-    /// (used once, here) and a signature over `message(challenge)`. Without them, or with a stale
-    /// challenge or a bad signature, the request is unauthenticated: 401 with the reason's code.
+    /// The key that signed this request and the challenge it carries: its headers name the
+    /// key, a fresh challenge this node issued and a signature over `message(challenge)`.
+    /// Without them, or with a stale, spent or forged challenge or a bad signature, the request
+    /// is unauthenticated: 401 with the reason's code. The challenge is spent only once the
+    /// request is authorized ([`Node::spend`]).
     fn signed_request(
         &self,
         headers: &HeaderMap,
         message: impl FnOnce(&[u8; 32]) -> Hash32,
-    ) -> ApiResult<PubKey> {
+    ) -> ApiResult<(PubKey, Challenge)> {
         let header = |name: &str| {
             headers.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
                 ApiError::unauthorized(NodeCode::MissingProof, format!("header `{name}` is missing"))
@@ -234,7 +229,7 @@ impl Node {
                 format!("`{READER_HEADER}` is not a compressed public key"),
             )
         })?;
-        let challenge: [u8; 32] =
+        let challenge: Challenge =
             hex::decode(header(CHALLENGE_HEADER)?).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
                 ApiError::unauthorized(NodeCode::BadChallenge, "the challenge is not 32 bytes of hex")
             })?;
@@ -242,21 +237,19 @@ impl Node {
             hex::decode(header(SIGNATURE_HEADER)?).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
                 ApiError::unauthorized(NodeCode::BadSignature, "the signature is not 64 bytes of hex")
             })?;
-        let issued = self.challenges.lock().map_err(|_| ApiError::poisoned())?.remove(&challenge);
-        let fresh = issued
-            .is_some_and(|at| SystemTime::now().duration_since(at).is_ok_and(|age| age < CHALLENGE_LIFETIME));
-        if !fresh {
-            return Err(ApiError::unauthorized(
-                NodeCode::BadChallenge,
-                "the challenge was not issued by this node, was used, or expired",
-            ));
-        }
+        self.challenges.check(&challenge, unix_now()).map_err(challenge_error)?;
         if !Sig(signature).verify(&signer, &message(&challenge)) {
             return Err(ApiError::unauthorized(
                 NodeCode::BadSignature,
                 "the signature over the challenge does not verify",
             ));
         }
+        Ok((signer, challenge))
+    }
+
+    /// Spends the challenge of an authorized request: it serves no other.
+    fn spend(&self, (signer, challenge): (PubKey, Challenge)) -> ApiResult<PubKey> {
+        self.challenges.spend(challenge, signer, unix_now()).map_err(challenge_error)?;
         Ok(signer)
     }
 
@@ -265,8 +258,9 @@ impl Node {
     /// lends its readers anything.
     pub(crate) fn authorize_read(&self, headers: &HeaderMap, record_id: &Hash32) -> ApiResult<Authorized> {
         let chain_id = self.ledger.chain().chain_id;
-        let reader =
+        let proof =
             self.signed_request(headers, |challenge| read_message(&chain_id, challenge, record_id))?;
+        let reader = proof.0;
         let _reading = self.reading()?;
         let store = self.ledger.store();
         let height = self.ledger.tip().map_err(ApiError::state)?.height;
@@ -275,6 +269,7 @@ impl Node {
             .map_err(ApiError::state)?
             .ok_or_else(|| ApiError::not_found(format!("record {record_id} is not on chain")))?;
         if record.patient == reader {
+            self.spend(proof)?;
             return Ok(Authorized { reader, patient: record.patient, record: *record_id, access: None });
         }
         for access_id in store.patient_accesses(&record.patient).map_err(ApiError::state)? {
@@ -283,6 +278,7 @@ impl Node {
                 && access.records.contains(record_id)
                 && self.ledger.chain().access_active(store, &access_id, height).map_err(ApiError::state)?
             {
+                self.spend(proof)?;
                 return Ok(Authorized {
                     reader,
                     patient: record.patient,
@@ -302,17 +298,18 @@ impl Node {
     /// [`Node::reading`], so the check and the lists it guards see one state.
     pub(crate) fn authorize_view(&self, headers: &HeaderMap, patient: &PubKey) -> ApiResult<PubKey> {
         let chain = self.ledger.chain();
-        let viewer =
+        let proof =
             self.signed_request(headers, |challenge| view_message(&chain.chain_id, challenge, patient))?;
+        let viewer = proof.0;
         if viewer == *patient {
-            return Ok(viewer);
+            return self.spend(proof);
         }
         let auditor = match chain.auditor {
             Some(role) => self.ledger.store().has_role(&viewer, role).map_err(ApiError::state)?,
             None => false,
         };
         if auditor {
-            Ok(viewer)
+            self.spend(proof)
         } else {
             Err(ApiError::forbidden(
                 NodeCode::NoAccess,

@@ -969,3 +969,59 @@ async fn the_command_line_breaks_the_glass_on_a_vault_and_vetoes() {
     assert_eq!(audit["justifications"][&vetoed], "second opinion");
     assert_eq!(audit["justifications"][&access], "cardiac arrest");
 }
+
+/// The node's resident memory, in KiB.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A flood of unauthenticated challenge requests, more than the old pool's 10,000, from many
+/// connections at once: a legitimate reader's reads beside it all succeed, and the node keeps
+/// no state for the flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_flood_holds_no_reader_up() {
+    const FLOOD: usize = 12_000;
+    const CONNECTIONS: usize = 32;
+    const READS: usize = 20;
+    let mut w = World::new();
+    let node = start(&w.genesis_json, None).await;
+    let (client, base) = (reqwest::Client::new(), node.base.clone());
+    let api = medchain_client::Client::new(&base);
+    let mut sent = 0;
+    let (record, compiled, key) = stored_record(&mut w);
+    let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
+    api.upload(content.clone()).await.unwrap();
+    let grant_tx = grant(&mut w, record, &compiled, &key, true);
+    w.mine(vec![grant_tx]);
+    sync(&client, &base, &w, &mut sent).await;
+    let researcher = w.p.researcher.clone();
+    let before = resident_kib(node.child.id());
+
+    let flooders: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (client, base) = (reqwest::Client::new(), base.clone());
+            tokio::spawn(async move {
+                let mut answered = 0;
+                for _ in 0..FLOOD / CONNECTIONS {
+                    let response = client.post(format!("{base}/v1/challenge")).send().await.unwrap();
+                    assert_eq!(response.status().as_u16(), 200, "a challenge is never refused");
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    for _ in 0..READS {
+        let read = api.download(&w.chain.chain_id, &researcher, &record).await;
+        assert_eq!(read.unwrap(), content, "the reader is never held up by the flood");
+    }
+    let mut answered = 0;
+    for flooder in flooders {
+        answered += flooder.await.unwrap();
+    }
+    assert_eq!(answered, FLOOD / CONNECTIONS * CONNECTIONS);
+    let after = resident_kib(node.child.id());
+    assert!(after < before + 64 * 1024, "the flood grew the node from {before} KiB to {after} KiB");
+}
