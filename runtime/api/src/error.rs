@@ -60,6 +60,8 @@ pub enum NodeCode {
     Conflict,
     /// Declares more fuel than the node validates for relay.
     FuelOverRelayLimit,
+    /// The fee is under the node's relay minimum for the size and fuel.
+    FeeBelowRelay,
     /// The mempool is full and the transaction pays too little to displace one.
     MempoolFull,
     /// A key over its budget of signed requests.
@@ -82,7 +84,7 @@ pub enum NodeCode {
 
 impl NodeCode {
     /// Every code.
-    pub const ALL: [NodeCode; 24] = [
+    pub const ALL: [NodeCode; 25] = [
         NodeCode::BadJson,
         NodeCode::BadHex,
         NodeCode::BadBody,
@@ -98,6 +100,7 @@ impl NodeCode {
         NodeCode::Duplicate,
         NodeCode::Conflict,
         NodeCode::FuelOverRelayLimit,
+        NodeCode::FeeBelowRelay,
         NodeCode::MempoolFull,
         NodeCode::RateLimited,
         NodeCode::MissingProof,
@@ -127,6 +130,7 @@ impl NodeCode {
             NodeCode::Duplicate => "DUPLICATE",
             NodeCode::Conflict => "CONFLICT",
             NodeCode::FuelOverRelayLimit => "FUEL_OVER_RELAY_LIMIT",
+            NodeCode::FeeBelowRelay => "FEE_BELOW_RELAY",
             NodeCode::MempoolFull => "MEMPOOL_FULL",
             NodeCode::RateLimited => "RATE_LIMITED",
             NodeCode::MissingProof => "MISSING_PROOF",

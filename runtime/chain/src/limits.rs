@@ -65,6 +65,19 @@ pub const MAX_FUEL: u64 = 10_000_000;
 /// Fuel one unit of fee pays for.
 pub const FUEL_PER_FEE_UNIT: u64 = 1_000;
 
+/// Least fee per 1,000 bytes of a transaction's encoding (consensus): storing a transaction on
+/// every node for good is never free.
+pub const MIN_FEE_PER_KB: u64 = 100;
+
+/// Least fee per 1,000 bytes a node relays and mines (relay policy, not consensus: a node may
+/// ask more than [`MIN_FEE_PER_KB`]). Wallets pay at least this.
+pub const MIN_RELAY_FEE_PER_KB: u64 = 200;
+
+/// The least fee for `size` bytes at `per_kb` per 1,000 bytes, rounded up.
+pub fn size_fee(size: usize, per_kb: u64) -> u64 {
+    u64::try_from(size).unwrap_or(u64::MAX).saturating_mul(per_kb).div_ceil(1_000)
+}
+
 /// The fee a transaction must pay at least for `fuel` in each of `checks` script checks:
 /// every check may burn the whole budget, so all of it is paid for up front.
 pub fn fuel_fee(fuel: u64, checks: usize) -> u64 {

@@ -13,9 +13,11 @@ use medchain_api::{
 };
 use medchain_chain::block::Block;
 use medchain_chain::ledger::{Ledger, LedgerError};
+use medchain_chain::limits::{MIN_RELAY_FEE_PER_KB, fuel_fee, size_fee};
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::Transaction;
 use medchain_chain::validate::Chain;
+use medchain_primitives::codec::Encode;
 use medchain_primitives::{Hash32, PubKey, Sig, Signer};
 use tracing::info;
 
@@ -158,6 +160,16 @@ impl Node {
             .chain()
             .validate_transaction(self.ledger.store(), &tx, unix_now(), self.ledger.verifier())
             .map_err(|e| ApiError::refused(&e))?;
+        let relayed = size_fee(tx.to_bytes().len(), MIN_RELAY_FEE_PER_KB)
+            .saturating_add(fuel_fee(tx.fuel, tx.script_checks()));
+        if fee < relayed {
+            return Err(ApiError::bad_request(
+                NodeCode::FeeBelowRelay,
+                format!(
+                    "the fee {fee} is under {relayed}, what this node relays for the transaction's size and fuel"
+                ),
+            ));
+        }
         self.mempool()?.insert(tx, fee).map_err(|e| match e {
             MempoolError::Duplicate(_) => {
                 ApiError::new(StatusCode::CONFLICT, NodeCode::Duplicate, e.to_string())

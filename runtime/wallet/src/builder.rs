@@ -3,11 +3,12 @@
 //! signs the payload, unlocks record accesses through the record's policy, and signs the inputs.
 
 use medchain_api::CoinView;
-use medchain_chain::limits::{COINBASE_MATURITY, MAX_TX_IO, fuel_fee};
+use medchain_chain::limits::{COINBASE_MATURITY, MAX_TX_IO, MIN_RELAY_FEE_PER_KB, fuel_fee, size_fee};
 use medchain_chain::standard::{pay_to_key, unlock_pay_to_key};
 use medchain_chain::transaction::{OutPoint, Payload, Transaction, TxIn, TxOut};
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
+use medchain_primitives::codec::Encode;
 use medchain_primitives::{Hash32, PubKey, Signer};
 use thiserror::Error;
 
@@ -91,6 +92,14 @@ pub enum BuildError {
         /// The least fee that pays, with the coins that fee itself needs.
         needed: u64,
     },
+    /// The fee is under what nodes relay for the transaction's size (and its fuel).
+    #[error("the fee {fee} is under {needed}, what nodes relay for this transaction's size and fuel")]
+    FeeTooLow {
+        /// The fee given.
+        fee: u64,
+        /// The least fee nodes relay.
+        needed: u64,
+    },
     /// The signer cannot satisfy the records' policy.
     #[error("this key cannot satisfy the record's policy: {0}")]
     Unsatisfiable(String),
@@ -157,9 +166,9 @@ impl TxBuilder {
         self
     }
 
-    /// Builds even when the fee does not pay for the declared fuel: a transaction the chain
-    /// refuses with `FUEL_UNPAID`, for tests of that rule.
-    pub fn without_fuel_fee_check(mut self) -> TxBuilder {
+    /// Builds even when the fee does not pay for the declared fuel or the size: a transaction
+    /// the chain refuses with `FUEL_UNPAID` or `FEE_TOO_LOW`, for tests of those rules.
+    pub fn without_fee_check(mut self) -> TxBuilder {
         self.check_fuel_fee = false;
         self
     }
@@ -221,6 +230,11 @@ impl TxBuilder {
         }
         for input in &mut tx.inputs {
             input.unlock = unlock_pay_to_key(payer, &digest);
+        }
+        let needed = size_fee(tx.to_bytes().len(), MIN_RELAY_FEE_PER_KB)
+            .saturating_add(fuel_fee(self.fuel, tx.script_checks()));
+        if self.check_fuel_fee && self.fee < needed {
+            return Err(BuildError::FeeTooLow { fee: self.fee, needed });
         }
         Ok(tx)
     }

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::limits::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN,
-    MAX_TX_SIZE, MEDIAN_TIME_SPAN,
+    MAX_TX_SIZE, MEDIAN_TIME_SPAN, MIN_FEE_PER_KB,
 };
 use crate::verdict::Rejection;
 
@@ -205,7 +205,17 @@ pub enum TxError {
     /// More fuel than [`MAX_FUEL`].
     #[error("transaction declares {0} fuel per script check, more than {MAX_FUEL}")]
     FuelTooLarge(u64),
-    /// A fee too small for the declared fuel.
+    /// A fee under [`MIN_FEE_PER_KB`] for the transaction's size.
+    #[error(
+        "the fee {fee} is under {needed}, the least for this transaction's size ({MIN_FEE_PER_KB} per 1,000 bytes)"
+    )]
+    FeeTooLow {
+        /// The fee paid.
+        fee: u64,
+        /// The least fee for the size.
+        needed: u64,
+    },
+    /// A fee too small for the declared fuel (beside the size's fee).
     #[error("the fee {fee} does not pay for the declared fuel, which needs {needed}")]
     FuelUnpaid {
         /// The fee paid.
@@ -275,6 +285,7 @@ impl TxError {
             TxError::ModuleExists(_) => "MODULE_EXISTS",
             TxError::FuelTooLarge(_) => "FUEL_TOO_LARGE",
             TxError::FuelUnpaid { .. } => "FUEL_UNPAID",
+            TxError::FeeTooLow { .. } => "FEE_TOO_LOW",
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::block::{BLOCK_VERSION, Block};
 use crate::genesis::{AUDITOR, Genesis, MEDICAL_INSTITUTION};
 use crate::limits::{
     COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TIME_AFTER_MEDIAN,
-    MAX_TX_SIZE, MEDIAN_TIME_SPAN, fuel_fee,
+    MAX_TX_SIZE, MEDIAN_TIME_SPAN, MIN_FEE_PER_KB, fuel_fee, size_fee,
 };
 use crate::scripts::{CheckFailure, ScriptCheck, Subject, parallel_map, run_with_checks};
 use crate::state::{Coin, SCHEMA_VERSION, StateError, StateRead, role_key};
@@ -408,7 +408,11 @@ impl Chain {
         }
         // Outputs never exceed inputs here: that was refused above as an overspend.
         let fee = input_value.saturating_sub(output_value);
-        let needed = fuel_fee(tx.fuel, tx.script_checks());
+        let for_size = size_fee(scope.size, MIN_FEE_PER_KB);
+        if fee < for_size {
+            return Err(TxError::FeeTooLow { fee, needed: for_size }.into());
+        }
+        let needed = for_size.saturating_add(fuel_fee(tx.fuel, tx.script_checks()));
         if fee < needed {
             return Err(TxError::FuelUnpaid { fee, needed }.into());
         }

@@ -3,7 +3,9 @@
 
 use crate::common::*;
 use medchain_chain::block::Block;
-use medchain_chain::limits::{KEY_SHARE_SIZE, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN, SALT_SIZE};
+use medchain_chain::limits::{
+    KEY_SHARE_SIZE, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN, MIN_FEE_PER_KB, SALT_SIZE, size_fee,
+};
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{
@@ -12,6 +14,7 @@ use medchain_chain::transaction::{
 use medchain_chain::validate::{AccessStatus, BlockError, TxError};
 use medchain_compiler::medscript::types::Value;
 use medchain_primitives::Signer;
+use medchain_primitives::codec::Encode;
 use medchain_primitives::ecies;
 use medchain_primitives::{Hash32, PubKey, Sig};
 use medchain_wallet::builder::sign_inputs;
@@ -973,4 +976,30 @@ fn a_veto_window_is_counted_in_blocks() {
     let tx = emergency_through(&mut w, (record, &compiled, 1), &clinic, expiry, why);
     assert_ne!(tx.record_accesses()[0].sequence & (1 << 22), 0, "the clause asks for a time-based lock");
     assert_eq!(w.refuse(tx), TxError::TimeBasedVetoWindow);
+}
+
+#[test]
+fn every_transaction_pays_for_its_size() {
+    let mut w = World::new();
+    let patient = w.p.patient.clone();
+    let paying = |w: &mut World, fee: u64| {
+        let (outpoint, value) = *w.coins.get(&patient.key).unwrap().last().unwrap();
+        let mut tx = Transaction::new(
+            vec![TxIn { prevout: outpoint, unlock: Vec::new(), sequence: u32::MAX }],
+            vec![TxOut { value: value - fee, lock: pay_to_key(&patient.key) }],
+            Payload::Transfer,
+        );
+        sign_inputs(&mut tx, &w.chain.chain_id, &[&patient]);
+        tx
+    };
+    let needed = size_fee(paying(&mut w, 0).to_bytes().len(), MIN_FEE_PER_KB);
+    assert!(needed > 0);
+    // A signature's length varies by a byte, and the fee with it by at most one.
+    for fee in [0, needed - 2] {
+        let tx = paying(&mut w, fee);
+        let needed = size_fee(tx.to_bytes().len(), MIN_FEE_PER_KB);
+        assert_eq!(w.refuse(tx), TxError::FeeTooLow { fee, needed }, "a fee of {fee}");
+    }
+    let tx = paying(&mut w, needed + 1);
+    w.mine(vec![tx]);
 }

@@ -12,7 +12,7 @@
 use crate::common::admission::*;
 use crate::common::process::*;
 use crate::common::*;
-use medchain_chain::limits::{MAX_FUEL, fuel_fee};
+use medchain_chain::limits::{MAX_FUEL, MIN_FEE_PER_KB, MIN_RELAY_FEE_PER_KB, fuel_fee, size_fee};
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::{Payload, RecordAccess, Transaction, TxIn, TxOut};
@@ -70,8 +70,9 @@ fn staffed_emergency_policy(w: &World, module: Hash32) -> Compiled {
 /// Fuel every grant here declares: enough for any standard module, paid by the test fee.
 const FUEL: u64 = 200_000;
 
-/// Fuel for calls to hostile modules: the most the test fee pays for (one input, one record).
-const HOSTILE_FUEL: u64 = FEE * 1_000 / 2;
+/// Fuel for calls to hostile modules: about the most the test fee pays for (one input, one
+/// record), beside the relay fee for a grant's size (under 1 KB: 200).
+const HOSTILE_FUEL: u64 = (FEE - 200) * 1_000 / 2;
 
 /// A deployment of `code` whose fee coin stays the hospital's: for one the node refuses.
 fn unsent_deployment(w: &mut World, code: Vec<u8>) -> Transaction {
@@ -149,11 +150,14 @@ fn a_call_costs_its_fixed_price_and_the_fuel_the_module_burns() {
 fn fuel_is_declared_bounded_and_paid_for() {
     let mut w = World::new();
     let (record, compiled) = record_calling(&mut w, approved_research, wasm("research_purpose"));
-    // One input and one record: two checks, each may burn the whole budget.
-    let affordable = FEE * 1_000 / 2;
-    assert_eq!(fuel_fee(affordable, 2), FEE);
-    let unpaid = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, affordable + 1_000, true));
-    assert_eq!(w.refuse(unpaid), TxError::FuelUnpaid { fee: FEE, needed: FEE + 2 });
+    // One input and one record: two checks, each may burn the whole budget. The fee pays for
+    // the fuel besides the size (a grant this size is under 1 KB).
+    let for_size = size_fee(1_000, MIN_FEE_PER_KB);
+    let affordable = (FEE - for_size) * 1_000 / 2;
+    assert_eq!(fuel_fee(affordable, 2), FEE - for_size);
+    let unpaid = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, FEE * 1_000 / 2, true));
+    let size = size_fee(unpaid.to_bytes().len(), MIN_FEE_PER_KB);
+    assert_eq!(w.refuse(unpaid), TxError::FuelUnpaid { fee: FEE, needed: size + FEE });
     let too_much = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MAX_FUEL + 1, true));
     assert_eq!(w.refuse(too_much), TxError::FuelTooLarge(MAX_FUEL + 1));
     let paid = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, affordable, true));
@@ -286,7 +290,8 @@ async fn a_node_refuses_bad_modules_and_survives_hostile_ones() {
     let researcher = w.p.researcher.clone();
     let coins: Vec<_> = (0..3).map(|_| w.coins.get_mut(&researcher.key).unwrap().pop().unwrap()).collect();
     let fuel = MAX_RELAY_FUEL / 3 + 1;
-    let fee = fuel_fee(fuel, 3);
+    // The fuel's fee, and the relay fee for the size besides (a transfer this size is under 1 KB).
+    let fee = fuel_fee(fuel, 3) + size_fee(1_000, MIN_RELAY_FEE_PER_KB);
     let total: u64 = coins.iter().map(|c| c.1).sum();
     let mut greedy = Transaction::new(
         coins.iter().map(|c| TxIn { prevout: c.0, unlock: Vec::new(), sequence: u32::MAX }).collect(),

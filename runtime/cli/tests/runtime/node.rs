@@ -77,6 +77,17 @@ async fn transactions_flow_and_bad_inputs_are_refused() {
     // Bad inputs: each gets its code, and the node keeps serving with the same state.
     let before = status(&client, &base).await;
     let submit = || client.post(format!("{base}/v1/transactions"));
+    // Paying what consensus asks for its size, not what this node relays.
+    let (outpoint, value) = w.coins.get_mut(&patient.key).unwrap().pop().unwrap();
+    let mut cheap = medchain_chain::transaction::Transaction::new(
+        vec![medchain_chain::transaction::TxIn { prevout: outpoint, unlock: Vec::new(), sequence: u32::MAX }],
+        vec![medchain_chain::transaction::TxOut {
+            value: value - 30,
+            lock: medchain_chain::standard::pay_to_key(&patient.key),
+        }],
+        Payload::Transfer,
+    );
+    sign_inputs(&mut cheap, &w.chain.chain_id, &[&patient]);
     let mut forged = w.tx(&patient, Payload::Transfer, 0, None);
     let outsider = w.p.outsider.clone();
     sign_inputs(&mut forged, &w.chain.chain_id, &[&outsider]);
@@ -102,6 +113,12 @@ async fn transactions_flow_and_bad_inputs_are_refused() {
             "SCRIPT_FAILED",
         ),
         ("double spend", submit().json(&json!({ "tx": hex::encode(tx.to_bytes()) })), 400, "MISSING_INPUT"),
+        (
+            "fee below relay",
+            submit().json(&json!({ "tx": hex::encode(cheap.to_bytes()) })),
+            400,
+            "FEE_BELOW_RELAY",
+        ),
         ("unknown endpoint", client.get(format!("{base}/v1/nothing")), 404, "NOT_FOUND"),
         (
             "unauthenticated read",

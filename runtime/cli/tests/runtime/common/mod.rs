@@ -155,7 +155,7 @@ impl World {
     pub fn pay(&mut self, payer: &Signer, builder: TxBuilder) -> Transaction {
         let (outpoint, value) = self.coins.get_mut(&payer.key).unwrap().pop().unwrap();
         let coin = Spendable { outpoint, value, height: 0, coinbase: false };
-        let builder = builder.without_fuel_fee_check();
+        let builder = builder.without_fee_check();
         builder.build(&self.chain.chain_id, payer, &[coin], self.tip.height + 1).unwrap()
     }
 
