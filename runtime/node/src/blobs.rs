@@ -1,6 +1,8 @@
 //! The record store: ciphertexts of records, content-addressed by SHA-256. Behind a trait so a
 //! deployment can use an object store; the local store keeps files on disk. Hashes are checked
-//! while writing and while reading, and data is streamed, never held whole in memory.
+//! while writing and while reading, and data is streamed, never held whole in memory. Each
+//! upload writes a scratch file of its own, renamed into place once complete and synced, the
+//! directory synced after; scratch files a crash left are removed when the store opens.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -16,6 +18,9 @@ pub const MAX_BLOB_SIZE: u64 = 256 * 1024 * 1024;
 
 /// Size of the chunks data is streamed in.
 const CHUNK: usize = 64 * 1024;
+
+/// What scratch files of uploads end with.
+const SCRATCH: &str = ".partial";
 
 /// Why a blob could not be stored or read.
 #[derive(Debug, Error)]
@@ -59,9 +64,16 @@ pub struct LocalBlobStore {
 }
 
 impl LocalBlobStore {
-    /// A store in `dir`, created if needed.
+    /// A store in `dir`, created if needed; scratch files of uploads a crash cut short are
+    /// removed.
     pub fn open(dir: &Path) -> Result<Self, BlobError> {
         std::fs::create_dir_all(dir)?;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().contains(SCRATCH) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
         Ok(Self { dir: dir.to_owned() })
     }
 
@@ -81,21 +93,21 @@ impl BlobStore for LocalBlobStore {
                 Err(BlobError::HashMismatch { expected: *expected, actual })
             };
         }
-        let scratch = self.dir.join(format!("{}.partial.{}", expected.to_hex(), std::process::id()));
-        let result = (|| {
-            let mut file = File::create(&scratch)?;
-            let (size, actual) = hash_stream(data, &mut file)?;
-            if actual != *expected {
-                return Err(BlobError::HashMismatch { expected: *expected, actual });
-            }
-            file.sync_all()?;
-            std::fs::rename(&scratch, self.path(expected))?;
-            Ok(size)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&scratch);
+        // A scratch file of this upload's own: two uploads of one hash never share one. It is
+        // removed if anything fails before it is renamed into place.
+        let mut scratch = tempfile::Builder::new()
+            .prefix(&format!("{}.", expected.to_hex()))
+            .suffix(SCRATCH)
+            .tempfile_in(&self.dir)?;
+        let (size, actual) = hash_stream(data, scratch.as_file_mut())?;
+        if actual != *expected {
+            return Err(BlobError::HashMismatch { expected: *expected, actual });
         }
-        result
+        scratch.as_file().sync_all()?;
+        scratch.persist(self.path(expected)).map_err(|e| BlobError::Io(e.error))?;
+        // The rename is durable only once the directory is.
+        File::open(&self.dir)?.sync_all()?;
+        Ok(size)
     }
 
     fn open(&self, hash: &Hash32) -> Result<Box<dyn Read + Send>, BlobError> {
@@ -182,6 +194,39 @@ mod tests {
         assert!(matches!(store.put(&wrong, &mut data.as_slice()), Err(BlobError::HashMismatch { .. })));
         assert!(!store.contains(&wrong));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial file is left behind");
+    }
+
+    #[test]
+    fn uploads_of_one_hash_at_once_leave_one_whole_blob_and_debris_goes_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        let hash = Hash32::sha256(&data);
+        // Slow readers, so that the uploads overlap.
+        struct Slow<'a>(&'a [u8]);
+        impl Read for Slow<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                let n = buf.len().min(4096).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        std::thread::scope(|scope| {
+            let uploads: Vec<_> =
+                (0..4).map(|_| scope.spawn(|| store.put(&hash, &mut Slow(&data)).map(|_| ()))).collect();
+            for upload in uploads {
+                upload.join().unwrap().unwrap();
+            }
+        });
+        let mut read = Vec::new();
+        store.open(&hash).unwrap().read_to_end(&mut read).unwrap();
+        assert_eq!(read, data, "the blob is whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no scratch file is left");
+        std::fs::write(dir.path().join(format!("{hash}.crash{SCRATCH}")), b"half").unwrap();
+        LocalBlobStore::open(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "debris is removed at open");
     }
 
     #[test]
