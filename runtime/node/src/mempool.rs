@@ -1,7 +1,10 @@
 //! The mempool: valid transactions waiting for a block, ordered by fee rate, bounded in count
-//! and bytes, without two transactions spending the same output. A stop (a veto vote or a
-//! revocation) goes first and is never evicted, so that no one outbids a patient's or a
-//! guardian's stop until a veto window closes; each stop is held once.
+//! and bytes, without two transactions spending the same output, and without two doing what the
+//! chain takes only once (a vote, a revocation, a module's deployment, a release's storage, a
+//! role change, a share's release, an institution's emergency on a record): such a pair could
+//! never share a block, and each would cost the producer a block's validation to drop. A stop
+//! (a veto vote or a revocation) goes first and is never evicted, so that no one outbids a
+//! patient's or a guardian's stop until a veto window closes.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,20 +54,57 @@ pub struct Mempool {
     /// (fee rate, arrival) → txid: best first.
     ranking: BTreeSet<(Reverse<u64>, u64, Hash32)>,
     spent: BTreeMap<OutPoint, Hash32>,
-    /// Waiting stops by what they stop and who: one each.
-    stops: BTreeMap<(Hash32, PubKey), Hash32>,
+    /// What waiting transactions do that the chain takes once, and which does it.
+    once: BTreeMap<Once, Hash32>,
     bytes: usize,
     arrivals: u64,
 }
 
-/// What a stop stops and who signs it: a veto vote (access, voter) or a revocation (grant,
-/// owner). The chain takes each at most once, so the pool holds it once.
-fn stop_of(tx: &Transaction) -> Option<(Hash32, PubKey)> {
+/// Something the chain lets happen once: two waiting transactions doing it conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Once {
+    /// A vote on an access by a voter.
+    Vote(Hash32, PubKey),
+    /// A grant's revocation.
+    Revocation(Hash32),
+    /// A module's deployment, by its code's hash.
+    Deployment(Hash32),
+    /// A release's storage.
+    Storage(Hash32),
+    /// A role given to or taken from a key.
+    Role(PubKey, u32),
+    /// A holder's share released for an access on a record.
+    ShareRelease(Hash32, Hash32, PubKey),
+    /// An institution's emergency access on a record.
+    Emergency(PubKey, Hash32),
+}
+
+/// What `tx` does that the chain takes once.
+fn once_of(tx: &Transaction) -> Vec<Once> {
     match &tx.payload {
-        Payload::Veto { access, voter, .. } => Some((*access, *voter)),
-        Payload::Revocation { grant, owner, .. } => Some((*grant, *owner)),
-        _ => None,
+        Payload::Veto { access, voter, .. } => vec![Once::Vote(*access, *voter)],
+        Payload::Revocation { grant, .. } => vec![Once::Revocation(*grant)],
+        Payload::DeployModule { code } => vec![Once::Deployment(Hash32::sha256(code))],
+        Payload::Storage { release, .. } => vec![Once::Storage(*release)],
+        Payload::RegisterRole { subject, role, .. } | Payload::WithdrawRole { subject, role, .. } => {
+            vec![Once::Role(*subject, *role)]
+        }
+        Payload::ShareRelease { emergency, record, holder, .. } => {
+            vec![Once::ShareRelease(*emergency, *record, *holder)]
+        }
+        Payload::EmergencyAccess { requester, records, .. } => {
+            records.iter().map(|r| Once::Emergency(*requester, r.record)).collect()
+        }
+        Payload::Transfer
+        | Payload::Coinbase { .. }
+        | Payload::Release { .. }
+        | Payload::AccessGrant { .. } => Vec::new(),
     }
+}
+
+/// Whether `tx` is a stop: a veto vote or a revocation.
+fn is_stop(tx: &Transaction) -> bool {
+    matches!(tx.payload, Payload::Veto { .. } | Payload::Revocation { .. })
 }
 
 /// Fee per 1,000 bytes, in whole units.
@@ -92,7 +132,7 @@ impl Mempool {
             entries: BTreeMap::new(),
             ranking: BTreeSet::new(),
             spent: BTreeMap::new(),
-            stops: BTreeMap::new(),
+            once: BTreeMap::new(),
             bytes: 0,
             arrivals: 0,
         }
@@ -112,13 +152,14 @@ impl Mempool {
                 ));
             }
         }
-        let stop = stop_of(&tx);
-        if let Some(other) = stop.and_then(|key| self.stops.get(&key)) {
-            return Err(MempoolError::Conflict("the same stop".into(), *other));
+        let once = once_of(&tx);
+        if let Some((what, other)) = once.iter().find_map(|key| self.once.get(key).map(|other| (key, other)))
+        {
+            return Err(MempoolError::Conflict(format!("{what:?}"), *other));
         }
         let size = tx.to_bytes().len();
         // A stop ranks above every fee rate: it goes first and nothing evicts it.
-        let rate = if stop.is_some() { u64::MAX } else { fee_rate(fee, size) };
+        let rate = if is_stop(&tx) { u64::MAX } else { fee_rate(fee, size) };
         // Choose the cheaper transactions to evict first, so a refusal leaves the pool as it was.
         let (mut count, mut bytes) = (self.entries.len(), self.bytes);
         let mut victims = Vec::new();
@@ -139,8 +180,8 @@ impl Mempool {
         for input in &tx.inputs {
             self.spent.insert(input.prevout, txid);
         }
-        if let Some(key) = stop {
-            self.stops.insert(key, txid);
+        for key in once {
+            self.once.insert(key, txid);
         }
         self.arrivals += 1;
         self.ranking.insert((Reverse(rate), self.arrivals, txid));
@@ -156,8 +197,8 @@ impl Mempool {
         for input in &entry.tx.inputs {
             self.spent.remove(&input.prevout);
         }
-        if let Some(key) = stop_of(&entry.tx) {
-            self.stops.remove(&key);
+        for key in once_of(&entry.tx) {
+            self.once.remove(&key);
         }
         self.bytes -= entry.size;
         Some(entry.tx)
@@ -294,5 +335,23 @@ mod tests {
         // Once it is gone (in a block), the same voter may send it again.
         pool.remove(&vote(2).txid());
         pool.insert(vote(3), 1).unwrap();
+    }
+
+    #[test]
+    fn what_the_chain_takes_once_waits_once() {
+        let mut pool = Mempool::new();
+        let deploy = |spend| paying(spend, 10, Payload::DeployModule { code: vec![0, 97, 115, 109] });
+        pool.insert(deploy(1), 1_000).unwrap();
+        for spend in 2..10 {
+            assert!(
+                matches!(pool.insert(deploy(spend), 5_000), Err(MempoolError::Conflict(_, id)) if id == deploy(1).txid()),
+                "the same module again, whatever it pays"
+            );
+        }
+        let other = paying(11, 10, Payload::DeployModule { code: vec![1] });
+        pool.insert(other, 1_000).unwrap();
+        assert_eq!(pool.len(), 2);
+        pool.remove_included(&[deploy(1)]);
+        pool.insert(deploy(12), 1_000).unwrap();
     }
 }
