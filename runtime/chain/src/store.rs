@@ -137,28 +137,66 @@ pub trait Store {
 /// Writes a block's changes.
 pub type Changes = BTreeMap<(Table, Vec<u8>), Option<Vec<u8>>>;
 
+/// A change's key in [`Changes`], and what was there before it (`None`: no change yet).
+type Undo = ((Table, Vec<u8>), Option<Option<Vec<u8>>>);
+
 /// A store seen through pending changes.
 pub struct Overlay<'a, S: ?Sized> {
     /// The store under the changes.
     pub base: &'a S,
     /// The pending changes: `None` deletes.
     pub changes: Changes,
+    /// Since [`Overlay::begin`]: how to undo each change, newest last.
+    journal: Option<Vec<Undo>>,
 }
 
 impl<'a, S: Store + ?Sized> Overlay<'a, S> {
     /// No changes yet.
     pub fn new(base: &'a S) -> Self {
-        Self { base, changes: Changes::new() }
+        Self::with_changes(base, Changes::new())
+    }
+
+    /// `changes` over `base`.
+    pub fn with_changes(base: &'a S, changes: Changes) -> Self {
+        Self { base, changes, journal: None }
     }
 
     /// Sets a value.
     pub fn put(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
-        self.changes.insert((table, key), Some(value));
+        self.change((table, key), Some(value));
     }
 
     /// Deletes a value.
     pub fn delete(&mut self, table: Table, key: Vec<u8>) {
-        self.changes.insert((table, key), None);
+        self.change((table, key), None);
+    }
+
+    fn change(&mut self, key: (Table, Vec<u8>), value: Option<Vec<u8>>) {
+        let before = self.changes.insert(key.clone(), value);
+        if let Some(journal) = &mut self.journal {
+            journal.push((key, before));
+        }
+    }
+
+    /// Starts recording changes, to keep them ([`Overlay::commit`]) or undo them
+    /// ([`Overlay::rollback`]) together: one transaction's, while a block is built.
+    pub fn begin(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// Keeps the changes since [`Overlay::begin`].
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes the changes since [`Overlay::begin`], newest first.
+    pub fn rollback(&mut self) {
+        for (key, before) in self.journal.take().unwrap_or_default().into_iter().rev() {
+            match before {
+                Some(value) => self.changes.insert(key, value),
+                None => self.changes.remove(&key),
+            };
+        }
     }
 }
 

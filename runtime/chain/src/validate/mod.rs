@@ -11,6 +11,7 @@ mod payload;
 mod records;
 mod revocation;
 mod roles;
+mod select;
 mod share_release;
 mod veto;
 
@@ -22,6 +23,7 @@ use medchain_primitives::merkle::merkle_root;
 
 pub use error::{BlockError, TxError};
 use payload::Step;
+pub use select::Selection;
 
 use crate::block::{BLOCK_VERSION, Block};
 use crate::genesis::{AUDITOR, Genesis, MEDICAL_INSTITUTION};
@@ -293,7 +295,7 @@ impl Chain {
                 Ok((overlay.changes, fees))
             });
         let (changes, fees) = pass?;
-        let mut overlay = Overlay { base: state, changes };
+        let mut overlay = Overlay::with_changes(state, changes);
         if let Some((check, failure)) = failure {
             let (index, txid) = (check.tx_index, check.txid);
             return Err(judge(failure, check.subject).map_invalid(|error| BlockError::Transaction {

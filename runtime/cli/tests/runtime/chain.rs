@@ -1003,3 +1003,35 @@ fn every_transaction_pays_for_its_size() {
     let tx = paying(&mut w, needed + 1);
     w.mine(vec![tx]);
 }
+
+#[test]
+fn a_block_is_chosen_in_one_pass_and_what_fails_is_undone() {
+    let mut w = World::new();
+    let (patient, insurer) = (w.p.patient.clone(), w.p.insurer.clone());
+    // Two transfers spending one coin: the second cannot follow the first.
+    let (outpoint, value) = w.coins.get_mut(&patient.key).unwrap().pop().unwrap();
+    let spend = |to: &PubKey| {
+        let mut tx = Transaction::new(
+            vec![TxIn { prevout: outpoint, unlock: Vec::new(), sequence: u32::MAX }],
+            vec![TxOut { value: value - FEE, lock: pay_to_key(to) }],
+            Payload::Transfer,
+        );
+        sign_inputs(&mut tx, &w.chain.chain_id, &[&patient]);
+        tx
+    };
+    let (first, second) = (spend(&patient.key), spend(&insurer.key));
+    // One that fails late (its fee does not pay its fuel), after it spent its input: undone,
+    // the coin it spent stays for the next.
+    let mut unpaid = w.tx(&insurer, Payload::Transfer, 0, None);
+    unpaid.fuel = 10_000_000;
+    sign_inputs(&mut unpaid, &w.chain.chain_id, &[&insurer]);
+    let mut reuse = Transaction { fuel: 0, ..unpaid.clone() };
+    sign_inputs(&mut reuse, &w.chain.chain_id, &[&insurer]);
+    let candidates = vec![first.clone(), second, unpaid, reuse.clone()];
+    let selection =
+        w.chain.select_transactions(&w.store, &w.tip, w.time + 600, candidates, &w.verifier).unwrap();
+    assert_eq!(selection.chosen, vec![first, reuse]);
+    let dropped: Vec<&str> = selection.dropped.iter().map(|(_, error)| error.code()).collect();
+    assert_eq!(dropped, ["MISSING_INPUT", "FUEL_UNPAID"]);
+    w.mine(selection.chosen);
+}
