@@ -66,6 +66,10 @@ pub enum NodeCode {
     MempoolFull,
     /// A key over its budget of signed requests.
     RateLimited,
+    /// Too many requests of this kind at once (uploads).
+    Busy,
+    /// The request or its body took too long.
+    Timeout,
     /// A read without its headers.
     MissingProof,
     /// A read with an unknown, used or expired challenge.
@@ -84,7 +88,7 @@ pub enum NodeCode {
 
 impl NodeCode {
     /// Every code.
-    pub const ALL: [NodeCode; 25] = [
+    pub const ALL: [NodeCode; 27] = [
         NodeCode::BadJson,
         NodeCode::BadHex,
         NodeCode::BadBody,
@@ -103,6 +107,8 @@ impl NodeCode {
         NodeCode::FeeBelowRelay,
         NodeCode::MempoolFull,
         NodeCode::RateLimited,
+        NodeCode::Busy,
+        NodeCode::Timeout,
         NodeCode::MissingProof,
         NodeCode::BadChallenge,
         NodeCode::BadSignature,
@@ -133,6 +139,8 @@ impl NodeCode {
             NodeCode::FeeBelowRelay => "FEE_BELOW_RELAY",
             NodeCode::MempoolFull => "MEMPOOL_FULL",
             NodeCode::RateLimited => "RATE_LIMITED",
+            NodeCode::Busy => "BUSY",
+            NodeCode::Timeout => "TIMEOUT",
             NodeCode::MissingProof => "MISSING_PROOF",
             NodeCode::BadChallenge => "BAD_CHALLENGE",
             NodeCode::BadSignature => "BAD_SIGNATURE",

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode};
@@ -60,6 +60,8 @@ pub struct Node {
     apply: RwLock<()>,
     mempool: Mutex<Mempool>,
     pub(crate) blobs: LocalBlobStore,
+    /// One permit per upload being written.
+    pub(crate) uploads: Arc<tokio::sync::Semaphore>,
     challenges: Challenges,
     reads: Mutex<ReadLog>,
     anchored: Mutex<Option<Anchor>>,
@@ -109,6 +111,7 @@ impl Node {
             apply: RwLock::new(()),
             mempool: Mutex::new(Mempool::new()),
             blobs,
+            uploads: Arc::new(tokio::sync::Semaphore::new(crate::routes::MAX_UPLOADS)),
             challenges: Challenges::new(),
             reads: Mutex::new(ReadLog::open(&data.join(READ_LOG_FILE)).map_err(|e| e.to_string())?),
             anchored: Mutex::new(None),

@@ -1042,3 +1042,56 @@ async fn a_challenge_flood_holds_no_reader_up() {
     let after = resident_kib(node.child.id());
     assert!(after < before + 64 * 1024, "the flood grew the node from {before} KiB to {after} KiB");
 }
+
+/// Slow uploads, many more than the node writes at once, each sending a byte and then nothing:
+/// reads and submissions beside them go through, the slow ones are cut off once idle, and an
+/// upload after them is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_uploads_hold_no_reader_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SLOW: usize = 100;
+    let mut w = World::new();
+    let node = start(&w.genesis_json, None).await;
+    let (client, base) = (reqwest::Client::new(), node.base.clone());
+    let api = medchain_client::Client::new(&base);
+    let mut sent = 0;
+    let (record, compiled, key) = stored_record(&mut w);
+    let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
+    api.upload(content.clone()).await.unwrap();
+    let grant_tx = grant(&mut w, record, &compiled, &key, true);
+    w.mine(vec![grant_tx]);
+    sync(&client, &base, &w, &mut sent).await;
+    let researcher = w.p.researcher.clone();
+
+    let address = base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for i in 0..SLOW {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let hash = Hash32::sha256(&i.to_le_bytes());
+        let head = format!(
+            "PUT /v1/ciphertexts/{hash} HTTP/1.1\r\nhost: {address}\r\ncontent-length: 1000\r\n\r\nx"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        slow.push(stream);
+    }
+    for _ in 0..5 {
+        let read = api.download(&w.chain.chain_id, &researcher, &record).await;
+        assert_eq!(read.unwrap(), content, "a read beside slow uploads");
+    }
+    let patient = w.p.patient.clone();
+    let transfer = w.tx(&patient, Payload::Transfer, 0, None);
+    assert_eq!(api.submit(&transfer).await.unwrap(), transfer.txid(), "a submission beside slow uploads");
+
+    // Idle past the limit, every slow upload is answered and closed: cut off, or never let in.
+    let mut answers = std::collections::BTreeMap::new();
+    for mut stream in slow {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "a slow upload was never cut off");
+        let status = String::from_utf8_lossy(&answer).split_whitespace().nth(1).unwrap_or("none").to_owned();
+        *answers.entry(status).or_insert(0) += 1;
+    }
+    assert!(answers.keys().all(|s| s == "408" || s == "503"), "{answers:?}");
+    let after = b"uploaded once the slow ones are gone".to_vec();
+    assert_eq!(api.upload(after.clone()).await.unwrap(), Hash32::sha256(&after));
+}

@@ -16,6 +16,11 @@ use medchain_primitives::{Hash32, PubKey};
 use serde::Deserialize;
 
 pub use body::{MAX_BLOCK_BODY, MAX_DRAIN, MAX_JSON_BODY};
+pub use records::{MAX_UPLOADS, UPLOAD_IDLE, UPLOAD_TIMEOUT};
+
+/// Longest a request may take, its body included, but for uploads (which have their own
+/// limits) and the streaming of a download's body.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 use crate::error::{ApiError, ApiResult};
 use crate::node::Node;
@@ -41,6 +46,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/reads", get(records::read_log))
         .route("/v1/records/{id}", get(records::record))
         .route("/v1/records/{id}/ciphertext", get(records::download))
+        .layer(axum::middleware::from_fn(within_time))
         .route("/v1/ciphertexts/{hash}", put(records::upload))
         .layer(DefaultBodyLimit::disable())
         .fallback(not_found)
@@ -81,6 +87,21 @@ impl Page {
 /// Runs blocking work (state reads, validation, disk) off the async threads.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
     tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+/// Answers `408 TIMEOUT` for a request not answered within [`REQUEST_TIMEOUT`].
+async fn within_time(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            NodeCode::Timeout,
+            format!("the request was not answered within {} s", REQUEST_TIMEOUT.as_secs()),
+        )),
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -8,7 +8,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use futures_util::TryStreamExt;
 use medchain_api::{
     AccessSummary, AccessView, Audit, Challenge, EmergencySharesView, NodeCode, ReadEntry, ReadLogState,
     RecordList, RecordView, ShareRelease, ShareView, Uploaded,
@@ -24,6 +23,15 @@ use crate::blobs::{BlobError, BlobStore};
 use crate::challenges::CHALLENGE_LIFETIME;
 use crate::error::{ApiError, ApiResult};
 use crate::node::{Authorized, Node, unix_now};
+
+/// Most uploads written at once.
+pub const MAX_UPLOADS: usize = 16;
+
+/// Longest an upload may send nothing.
+pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Longest an upload may take in all.
+pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Bytes a download reads from disk at a time.
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
@@ -168,15 +176,39 @@ pub async fn challenge(State(node): State<Arc<Node>>) -> ApiResult<Json<Challeng
     }))
 }
 
+/// `PUT /v1/ciphertexts/{hash}`: a ciphertext into the record store. At most
+/// [`MAX_UPLOADS`] are written at once, so uploads never take the threads reads, submissions
+/// and blocks need; each chunk must come within [`UPLOAD_IDLE`], the whole within
+/// [`UPLOAD_TIMEOUT`], so a slow client holds a writer only so long.
 pub async fn upload(
     State(node): State<Arc<Node>>,
     Path(hash): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Uploaded>)> {
     let hash = hash_param(&hash)?;
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let reader = tokio_util::io::StreamReader::new(stream);
+    let permit = tokio::time::timeout(UPLOAD_IDLE, Arc::clone(&node.uploads).acquire_owned())
+        .await
+        .map_err(|_| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NodeCode::Busy, "too many uploads at once")
+        })?
+        .map_err(|_| ApiError::internal("the upload gate closed"))?;
+    let deadline = tokio::time::Instant::now() + UPLOAD_TIMEOUT;
+    let chunks = body.into_data_stream();
+    let stream = futures_util::stream::unfold(chunks, move |mut chunks| async move {
+        let until = deadline.min(tokio::time::Instant::now() + UPLOAD_IDLE);
+        match tokio::time::timeout_at(until, futures_util::StreamExt::next(&mut chunks)).await {
+            Ok(Some(Ok(bytes))) => Some((Ok(bytes), chunks)),
+            Ok(Some(Err(error))) => Some((Err(std::io::Error::other(error)), chunks)),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the upload is too slow")),
+                chunks,
+            )),
+        }
+    });
+    let reader = tokio_util::io::StreamReader::new(Box::pin(stream));
     let size = blocking(move || {
+        let _permit = permit;
         let mut sync = tokio_util::io::SyncIoBridge::new(reader);
         node.blobs.put(&hash, &mut sync).map_err(|e| match e {
             BlobError::HashMismatch { .. } => {
@@ -186,6 +218,15 @@ pub async fn upload(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 NodeCode::TooLarge,
                 "record ciphertext too large",
+            ),
+            BlobError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                NodeCode::Timeout,
+                format!(
+                    "the upload sent no data for {} s, or took over {} s",
+                    UPLOAD_IDLE.as_secs(),
+                    UPLOAD_TIMEOUT.as_secs()
+                ),
             ),
             other => ApiError::internal(other.to_string()),
         })
