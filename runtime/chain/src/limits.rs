@@ -44,6 +44,14 @@ pub const MAX_BLOCK_SIZE: usize = 4_000_000;
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 20_000;
 
+/// Most script checks (inputs and record accesses, each one script run under the VM's limits)
+/// in one block: the signature and script work a block may ask of every node.
+pub const MAX_BLOCK_SCRIPT_CHECKS: usize = 40_000;
+
+/// Most policy-module fuel one block may declare, over all its transactions' script checks:
+/// ten transactions' worth of [`MAX_FUEL`] in two checks each.
+pub const MAX_BLOCK_FUEL: u64 = 200_000_000;
+
 /// All tokens that can ever exist, in the smallest unit.
 pub const MAX_MONEY: u64 = 21_000_000 * 100_000_000;
 

@@ -6,8 +6,8 @@ use medchain_vm::ScriptError;
 use thiserror::Error;
 
 use crate::limits::{
-    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN,
-    MAX_TX_SIZE, MEDIAN_TIME_SPAN, MIN_FEE_PER_KB,
+    COINBASE_MATURITY, MAX_BLOCK_FUEL, MAX_BLOCK_SCRIPT_CHECKS, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL,
+    MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN, MAX_TX_SIZE, MEDIAN_TIME_SPAN, MIN_FEE_PER_KB,
 };
 use crate::verdict::Rejection;
 
@@ -308,6 +308,12 @@ pub enum BlockError {
     /// No transactions, or more than [`MAX_BLOCK_TXS`].
     #[error("block has {0} transactions; it needs a coinbase and at most {MAX_BLOCK_TXS}")]
     TransactionCount(usize),
+    /// More script checks than [`MAX_BLOCK_SCRIPT_CHECKS`].
+    #[error("block has {0} script checks, more than {MAX_BLOCK_SCRIPT_CHECKS}")]
+    TooManyChecks(usize),
+    /// More declared fuel than [`MAX_BLOCK_FUEL`].
+    #[error("block declares {0} fuel in all, more than {MAX_BLOCK_FUEL}")]
+    TooMuchFuel(u64),
     /// The parent is not the tip.
     #[error("block builds on {found}, the tip is {expected}")]
     WrongParent {
@@ -381,6 +387,8 @@ impl BlockError {
             BlockError::TooLarge(_) => "BLOCK_TOO_LARGE",
             BlockError::Version(_) => "BLOCK_VERSION",
             BlockError::TransactionCount(_) => "BLOCK_TX_COUNT",
+            BlockError::TooManyChecks(_) => "BLOCK_TOO_MANY_CHECKS",
+            BlockError::TooMuchFuel(_) => "BLOCK_TOO_MUCH_FUEL",
             BlockError::WrongParent { .. } => "WRONG_PARENT",
             BlockError::WrongHeight { .. } => "WRONG_HEIGHT",
             BlockError::LastHeight => "LAST_HEIGHT",

@@ -28,8 +28,8 @@ pub use select::Selection;
 use crate::block::{BLOCK_VERSION, Block};
 use crate::genesis::{AUDITOR, Genesis, MEDICAL_INSTITUTION};
 use crate::limits::{
-    COINBASE_MATURITY, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL, MAX_MONEY, MAX_TIME_AFTER_MEDIAN,
-    MAX_TX_SIZE, MEDIAN_TIME_SPAN, MIN_FEE_PER_KB, fuel_fee, size_fee,
+    COINBASE_MATURITY, MAX_BLOCK_FUEL, MAX_BLOCK_SCRIPT_CHECKS, MAX_BLOCK_SIZE, MAX_BLOCK_TXS, MAX_FUEL,
+    MAX_MONEY, MAX_TIME_AFTER_MEDIAN, MAX_TX_SIZE, MEDIAN_TIME_SPAN, MIN_FEE_PER_KB, fuel_fee, size_fee,
 };
 use crate::scripts::{CheckFailure, ScriptCheck, Subject, parallel_map, run_with_checks};
 use crate::state::{Coin, SCHEMA_VERSION, StateError, StateRead, role_key};
@@ -228,6 +228,13 @@ impl Chain {
         }
         if block.transactions.is_empty() || block.transactions.len() > MAX_BLOCK_TXS {
             return Err(BlockError::TransactionCount(block.transactions.len()).into());
+        }
+        let (checks, fuel) = block_work(&block.transactions);
+        if checks > MAX_BLOCK_SCRIPT_CHECKS {
+            return Err(BlockError::TooManyChecks(checks).into());
+        }
+        if fuel > MAX_BLOCK_FUEL {
+            return Err(BlockError::TooMuchFuel(fuel).into());
         }
         let tip = self.tip(state)?.ok_or(NodeFault::Uninitialized)?;
         if header.previous != tip.hash {
@@ -493,6 +500,15 @@ impl Scope {
             remember: false,
         }
     }
+}
+
+/// The script checks a block's transactions ask for, and the fuel they declare in all.
+pub fn block_work(transactions: &[Transaction]) -> (usize, u64) {
+    transactions.iter().fold((0usize, 0u64), |(checks, fuel), tx| {
+        let count = tx.script_checks();
+        let declared = tx.fuel.saturating_mul(u64::try_from(count).unwrap_or(u64::MAX));
+        (checks.saturating_add(count), fuel.saturating_add(declared))
+    })
 }
 
 /// Where a block is being applied.

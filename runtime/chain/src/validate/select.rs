@@ -5,7 +5,8 @@
 use medchain_primitives::Hash32;
 use medchain_primitives::codec::Encode;
 
-use super::{Chain, Context, Scope, Tip, TxError, judge};
+use super::{Chain, Context, Scope, Tip, TxError, block_work, judge};
+use crate::limits::{MAX_BLOCK_FUEL, MAX_BLOCK_SCRIPT_CHECKS};
 use crate::scripts::ScriptCheck;
 use crate::store::{Overlay, Store};
 use crate::transaction::{Payload, Transaction};
@@ -37,7 +38,13 @@ impl Chain {
         let context = Context { height, time, median_time: self.median_time(state, tip.height)? };
         let mut overlay = Overlay::new(state);
         let mut selection = Selection::default();
+        let (mut checks_left, mut fuel_left) = (MAX_BLOCK_SCRIPT_CHECKS, MAX_BLOCK_FUEL);
         for tx in candidates {
+            // The block's work is bounded: what does not fit waits for the next block.
+            let (work, fuel) = block_work(std::slice::from_ref(&tx));
+            if work > checks_left || fuel > fuel_left {
+                continue;
+            }
             if matches!(tx.payload, Payload::Coinbase { .. }) {
                 selection.dropped.push((tx, TxError::MisplacedCoinbase));
                 continue;
@@ -65,6 +72,8 @@ impl Chain {
             match verdict {
                 Ok(()) => {
                     overlay.commit();
+                    checks_left = checks_left.saturating_sub(work);
+                    fuel_left = fuel_left.saturating_sub(fuel);
                     selection.chosen.push(tx);
                 }
                 Err(Rejection::Invalid(error)) => {

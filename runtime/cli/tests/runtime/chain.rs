@@ -4,7 +4,7 @@
 use crate::common::*;
 use medchain_chain::block::Block;
 use medchain_chain::limits::{
-    KEY_SHARE_SIZE, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN, MIN_FEE_PER_KB, SALT_SIZE, size_fee,
+    KEY_SHARE_SIZE, MAX_FUEL, MAX_JUSTIFICATION, MAX_TIME_AFTER_MEDIAN, MIN_FEE_PER_KB, SALT_SIZE, size_fee,
 };
 use medchain_chain::standard::pay_to_key;
 use medchain_chain::state::StateRead;
@@ -498,6 +498,31 @@ fn block_rules() {
             Err(BlockError::TimeTooLate { time, latest: median + MAX_TIME_AFTER_MEDIAN })
         );
     }
+    // A block's work is bounded: the fuel its transactions declare, and its script checks.
+    let fake = |i: u32| TxIn {
+        prevout: OutPoint { txid: Hash32::sha256(&i.to_le_bytes()), index: i },
+        unlock: Vec::new(),
+        sequence: 0,
+    };
+    let fueled: Vec<Transaction> = (0..21u32)
+        .map(|i| Transaction {
+            fuel: MAX_FUEL,
+            ..Transaction::new(vec![fake(i)], Vec::new(), Payload::Transfer)
+        })
+        .collect();
+    let mut heavy = w.block(fueled);
+    w.time -= 600;
+    resign(&w, &mut heavy);
+    assert_eq!(check(&w, &heavy), Err(BlockError::TooMuchFuel(21 * MAX_FUEL)));
+    let wide: Vec<Transaction> = (0..41u32)
+        .map(|t| {
+            Transaction::new((0..1_000).map(|i| fake(t * 1_000 + i)).collect(), Vec::new(), Payload::Transfer)
+        })
+        .collect();
+    let mut busy = w.block(wide);
+    w.time -= 600;
+    resign(&w, &mut busy);
+    assert_eq!(check(&w, &busy), Err(BlockError::TooManyChecks(41_000)));
     let mut latest = good.clone();
     latest.header.time = median + MAX_TIME_AFTER_MEDIAN;
     resign(&w, &mut latest);
