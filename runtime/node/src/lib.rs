@@ -10,6 +10,7 @@ pub mod mempool;
 mod node;
 mod producer;
 pub mod reads;
+pub mod refused;
 mod routes;
 mod serve;
 

@@ -17,6 +17,7 @@ use medchain_chain::limits::{MIN_RELAY_FEE_PER_KB, fuel_fee, size_fee};
 use medchain_chain::state::StateRead;
 use medchain_chain::transaction::Transaction;
 use medchain_chain::validate::Chain;
+use medchain_chain::verdict::Rejection;
 use medchain_primitives::codec::Encode;
 use medchain_primitives::{Hash32, PubKey, Sig, Signer};
 use tracing::info;
@@ -26,6 +27,7 @@ use crate::challenges::{Challenge, ChallengeError, Challenges};
 use crate::error::{ApiError, ApiResult};
 use crate::mempool::{Mempool, MempoolError};
 use crate::reads::ReadLog;
+use crate::refused::Refused;
 
 /// Most fuel a transaction may declare across all its script checks for this node to validate
 /// and relay it (a relay rule, not consensus): a transaction whose module calls fail is never
@@ -59,6 +61,8 @@ pub struct Node {
     /// Held for reading during mempool checks and queries, for writing while a block applies.
     apply: RwLock<()>,
     mempool: Mutex<Mempool>,
+    /// Transactions refused since the last block.
+    refused: Mutex<Refused>,
     pub(crate) blobs: LocalBlobStore,
     /// One permit per upload being written.
     pub(crate) uploads: Arc<tokio::sync::Semaphore>,
@@ -110,6 +114,7 @@ impl Node {
             ledger,
             apply: RwLock::new(()),
             mempool: Mutex::new(Mempool::new()),
+            refused: Mutex::new(Refused::default()),
             blobs,
             uploads: Arc::new(tokio::sync::Semaphore::new(crate::routes::MAX_UPLOADS)),
             challenges: Challenges::new(),
@@ -135,6 +140,11 @@ impl Node {
         self.mempool.lock().map_err(|_| ApiError::poisoned())
     }
 
+    /// Transactions refused since the last block.
+    pub(crate) fn refused(&self) -> ApiResult<MutexGuard<'_, Refused>> {
+        self.refused.lock().map_err(|_| ApiError::poisoned())
+    }
+
     /// The read log.
     pub(crate) fn reads(&self) -> ApiResult<MutexGuard<'_, ReadLog>> {
         self.reads.lock().map_err(|_| ApiError::poisoned())
@@ -158,11 +168,27 @@ impl Node {
             ));
         }
         let _reading = self.reading()?;
-        let fee = self
-            .ledger
-            .chain()
-            .validate_transaction(self.ledger.store(), &tx, unix_now(), self.ledger.verifier())
-            .map_err(|e| ApiError::refused(&e))?;
+        let txid = tx.txid();
+        if let Some(answer) = self.refused()?.answer(&txid, &tx) {
+            return Err(answer);
+        }
+        let verdict = self.ledger.chain().validate_transaction(
+            self.ledger.store(),
+            &tx,
+            unix_now(),
+            self.ledger.verifier(),
+        );
+        let fee = match verdict {
+            Ok(fee) => fee,
+            Err(rejection) => {
+                let answer = ApiError::refused(&rejection);
+                // A verdict is remembered; a fault of this node is not one.
+                if matches!(rejection, Rejection::Invalid(_)) {
+                    self.refused()?.remember(txid, &tx, answer.clone());
+                }
+                return Err(answer);
+            }
+        };
         let relayed = size_fee(tx.to_bytes().len(), MIN_RELAY_FEE_PER_KB)
             .saturating_add(fuel_fee(tx.fuel, tx.script_checks()));
         if fee < relayed {
@@ -207,6 +233,7 @@ impl Node {
             fault => ApiError::internal(fault.to_string()),
         })?;
         self.mempool()?.remove_included(&block.transactions);
+        self.refused()?.clear();
         info!(height = applied.tip.height, txs = block.transactions.len(), "block imported");
         Ok(applied.tip.height)
     }

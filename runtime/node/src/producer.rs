@@ -49,6 +49,7 @@ impl Node {
                 Some(Anchor { height: applied.tip.height, count, head });
         }
         self.mempool().map_err(|e| e.message)?.remove_included(&block.transactions);
+        self.refused().map_err(|e| e.message)?.clear();
         info!(height = applied.tip.height, txs = block.transactions.len(), "block produced");
         Ok(applied.tip.height)
     }
