@@ -212,21 +212,41 @@ impl Node {
         })
     }
 
-    /// Validates and applies a block from elsewhere (another producer); returns its height. A
-    /// block whose time is more than [`MAX_FUTURE_BLOCK_TIME`] ahead of this node's clock waits
-    /// (a relay rule: consensus never reads a clock).
-    pub fn import_block(&self, block: &Block) -> ApiResult<u32> {
+    /// Refuses a block whose time is more than [`MAX_FUTURE_BLOCK_TIME`] ahead of this node's
+    /// clock (a relay rule: consensus never reads a clock).
+    fn not_from_the_future(&self, header: &medchain_chain::block::Header) -> ApiResult<()> {
         let latest = unix_now().saturating_add(MAX_FUTURE_BLOCK_TIME.as_secs());
-        if block.header.time > latest {
+        if header.time > latest {
             return Err(ApiError::bad_request(
                 NodeCode::FutureBlock,
                 format!(
                     "block time {} is more than {} s ahead of this node's clock",
-                    block.header.time,
+                    header.time,
                     MAX_FUTURE_BLOCK_TIME.as_secs()
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Checks a block's header from elsewhere against the tip, before its transactions are
+    /// decoded.
+    pub(crate) fn check_header(&self, header: &medchain_chain::block::Header) -> ApiResult<()> {
+        self.not_from_the_future(header)?;
+        let _reading = self.reading()?;
+        self.ledger.chain().check_header(self.ledger.store(), header).map(|_| ()).map_err(|rejection| {
+            match rejection {
+                Rejection::Invalid(error) => ApiError::rule(error.code(), error.to_string()),
+                Rejection::Undecided(fault) => ApiError::internal(fault.to_string()),
+            }
+        })
+    }
+
+    /// Validates and applies a block from elsewhere (another producer); returns its height. A
+    /// block whose time is more than [`MAX_FUTURE_BLOCK_TIME`] ahead of this node's clock waits
+    /// (a relay rule: consensus never reads a clock).
+    pub fn import_block(&self, block: &Block) -> ApiResult<u32> {
+        self.not_from_the_future(&block.header)?;
         let _writing = self.writing()?;
         let applied = self.ledger.apply(block).map_err(|e| match e {
             LedgerError::Invalid(error) => ApiError::rule(error.code(), error.to_string()),

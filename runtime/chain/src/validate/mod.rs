@@ -211,30 +211,16 @@ impl Chain {
         Ok(times.get(times.len() / 2).copied().unwrap_or(self.genesis.time))
     }
 
-    /// Checks `block` against `state` (the state as of its parent) and returns what it changes.
-    pub fn validate_block<S: Store + Sync + ?Sized>(
+    /// Checks a block's header alone against `state` (the state as of its parent): version,
+    /// parent, height, time window, producer and signature; cheap, so a node checks it before
+    /// decoding a block's transactions. Returns the median time the block's time follows.
+    pub fn check_header<S: Store + ?Sized>(
         &self,
         state: &S,
-        block: &Block,
-        verifier: &Verifier,
-    ) -> Result<Applied, Rejection<BlockError>> {
-        let encoded = block.to_bytes();
-        if encoded.len() > MAX_BLOCK_SIZE {
-            return Err(BlockError::TooLarge(encoded.len()).into());
-        }
-        let header = &block.header;
+        header: &crate::block::Header,
+    ) -> Result<u64, Rejection<BlockError>> {
         if header.version != BLOCK_VERSION {
             return Err(BlockError::Version(header.version).into());
-        }
-        if block.transactions.is_empty() || block.transactions.len() > MAX_BLOCK_TXS {
-            return Err(BlockError::TransactionCount(block.transactions.len()).into());
-        }
-        let (checks, fuel) = block_work(&block.transactions);
-        if checks > MAX_BLOCK_SCRIPT_CHECKS {
-            return Err(BlockError::TooManyChecks(checks).into());
-        }
-        if fuel > MAX_BLOCK_FUEL {
-            return Err(BlockError::TooMuchFuel(fuel).into());
         }
         let tip = self.tip(state)?.ok_or(NodeFault::Uninitialized)?;
         if header.previous != tip.hash {
@@ -257,6 +243,32 @@ impl Chain {
         }
         if !header.signature.verify(&header.producer, &header.signing_digest(&self.chain_id)) {
             return Err(BlockError::BadProducerSignature.into());
+        }
+        Ok(median)
+    }
+
+    /// Checks `block` against `state` (the state as of its parent) and returns what it changes.
+    pub fn validate_block<S: Store + Sync + ?Sized>(
+        &self,
+        state: &S,
+        block: &Block,
+        verifier: &Verifier,
+    ) -> Result<Applied, Rejection<BlockError>> {
+        let encoded = block.to_bytes();
+        if encoded.len() > MAX_BLOCK_SIZE {
+            return Err(BlockError::TooLarge(encoded.len()).into());
+        }
+        let header = &block.header;
+        let median = self.check_header(state, header)?;
+        if block.transactions.is_empty() || block.transactions.len() > MAX_BLOCK_TXS {
+            return Err(BlockError::TransactionCount(block.transactions.len()).into());
+        }
+        let (checks, fuel) = block_work(&block.transactions);
+        if checks > MAX_BLOCK_SCRIPT_CHECKS {
+            return Err(BlockError::TooManyChecks(checks).into());
+        }
+        if fuel > MAX_BLOCK_FUEL {
+            return Err(BlockError::TooMuchFuel(fuel).into());
         }
         // Every transaction's id and signing digest, hashed in parallel.
         let hashes = parallel_map(&block.transactions, verifier.threads, |tx| {

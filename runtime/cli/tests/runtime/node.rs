@@ -188,6 +188,23 @@ async fn blocks_and_chain_rules_over_http() {
         client.post(format!("{base}/v1/blocks")).json(&json!({ "block": hex::encode(block.to_bytes()) }))
     };
     assert_eq!(code(post_block(&tampered)).await, (400, "BAD_MERKLE_ROOT".to_owned()));
+    // The header is judged before the transactions are decoded: a stranger's block is refused
+    // as that, whatever garbage follows its header; and no body is taken past a block's size.
+    let mut stranger = w.block(Vec::new());
+    w.time -= 600;
+    stranger.header.producer = w.p.outsider.key;
+    stranger.header.sign(&w.p.outsider.secret, &w.chain.chain_id);
+    let mut garbage = stranger.header.to_bytes();
+    garbage.extend_from_slice(&[0xff; 64]);
+    let raw = |bytes: Vec<u8>| {
+        client
+            .post(format!("{base}/v1/blocks"))
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+    };
+    assert_eq!(code(raw(garbage)).await, (400, "UNKNOWN_PRODUCER".to_owned()));
+    let oversized = vec![0u8; medchain_chain::limits::MAX_BLOCK_SIZE + 1];
+    assert_eq!(code(raw(oversized)).await, (413, "TOO_LARGE".to_owned()));
     // A block from the future waits: this node takes none more than two hours ahead of its clock.
     let mut future = w.block(Vec::new());
     w.time -= 600;

@@ -11,12 +11,13 @@ use medchain_api::{
     BlockImported, BlockList, BlockSummary, BlockView, CoinList, CoinView, ConfirmedIn, MempoolStatus,
     ModuleView, NodeCode, ProofStep, Status, Submitted, TransactionStatus, TransactionView, TxSummary,
 };
-use medchain_chain::block::Block;
+use medchain_chain::block::{Block, Header};
+use medchain_chain::limits::MAX_BLOCK_SIZE;
 use medchain_chain::standard::{pay_to_key, pay_to_key_hash};
 use medchain_chain::state::{Coin, StateRead};
 use medchain_chain::store::{Store, Table};
 use medchain_chain::transaction::{OutPoint, Transaction};
-use medchain_primitives::codec::{Decode, Encode};
+use medchain_primitives::codec::{Decode, Encode, Reader};
 use serde::Deserialize;
 
 use super::{MAX_BLOCK_BODY, MAX_JSON_BODY, MAX_PAGE, Page, blocking, body, hash_param, key_param};
@@ -143,9 +144,24 @@ pub async fn submit_block(
     body: Body,
 ) -> ApiResult<Json<BlockImported>> {
     let bytes = body::encoded(&headers, body, MAX_BLOCK_BODY, "block").await?;
-    let block =
-        Block::from_bytes(&bytes).map_err(|e| ApiError::bad_request(NodeCode::BlockDecode, e.to_string()))?;
-    let height = blocking(move || node.import_block(&block)).await?;
+    if bytes.len() > MAX_BLOCK_SIZE {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            NodeCode::TooLarge,
+            format!("a block is at most {MAX_BLOCK_SIZE} bytes"),
+        ));
+    }
+    let height = blocking(move || {
+        // The header first: a block from no producer of this chain, or not on the tip, is
+        // refused before its transactions are decoded.
+        let header = Header::decode(&mut Reader::new(&bytes))
+            .map_err(|e| ApiError::bad_request(NodeCode::BlockDecode, e.to_string()))?;
+        node.check_header(&header)?;
+        let block = Block::from_bytes(&bytes)
+            .map_err(|e| ApiError::bad_request(NodeCode::BlockDecode, e.to_string()))?;
+        node.import_block(&block)
+    })
+    .await?;
     Ok(Json(BlockImported { height }))
 }
 
