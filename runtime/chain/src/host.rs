@@ -15,7 +15,7 @@ use super::state::{StateError, StateRead};
 use super::verdict::NodeFault;
 use super::verifier::Verifier;
 use medchain_modules::AccessRequest;
-use medchain_modules::abi::MODULE_CALL_FUEL;
+use medchain_modules::abi::{MODULE_CALL_FUEL, module_call_fuel};
 use medchain_primitives::{Hash32, PubKey};
 
 /// The access a record's policy is checked for: what a policy module is told about it.
@@ -97,6 +97,13 @@ impl<S: StateRead + ?Sized> ChainHost<'_, S> {
         let Some(code) = self.state.module(&hash)? else {
             return Ok(ModuleVerdict::NotFound);
         };
+        // Its compilation, by its size, cached here or not.
+        let compile = module_call_fuel(code.len()).saturating_sub(MODULE_CALL_FUEL);
+        let Some(left) = self.fuel.get().checked_sub(compile) else {
+            self.fuel.set(0);
+            return Ok(ModuleVerdict::OutOfFuel);
+        };
+        self.fuel.set(left);
         let request = self.request(args)?;
         let engine = self.verifier.policy_engine()?;
         let evaluation = engine.evaluate(&hash, &code, request, self.fuel.get())?;

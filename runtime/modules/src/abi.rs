@@ -56,6 +56,17 @@ const fn getter(name: &'static str, result: Ty) -> HostFunction {
 /// (role lookups included), taking an instance. A check without it left ends out of fuel.
 pub const MODULE_CALL_FUEL: u64 = 5_000;
 
+/// Fuel a module call costs per byte of the module's code besides [`MODULE_CALL_FUEL`]: the
+/// price of compiling it, charged on every call whether or not this node has it compiled, so
+/// the fuel a check burns is the same on every node.
+pub const MODULE_CODE_FUEL_PER_BYTE: u64 = 4;
+
+/// The fuel a call to a module of `code_len` bytes costs before it runs.
+pub fn module_call_fuel(code_len: usize) -> u64 {
+    let bytes = u64::try_from(code_len).unwrap_or(u64::MAX);
+    MODULE_CALL_FUEL.saturating_add(bytes.saturating_mul(MODULE_CODE_FUEL_PER_BYTE))
+}
+
 /// Fuel for a call that reads one number of the request.
 pub const GETTER_FUEL: u64 = 10;
 

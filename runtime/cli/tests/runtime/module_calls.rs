@@ -20,7 +20,7 @@ use medchain_chain::validate::TxError;
 use medchain_compiler::medscript::Compiled;
 use medchain_compiler::medscript::satisfy::{Holdings, satisfy};
 use medchain_compiler::medscript::types::Value;
-use medchain_modules::abi::MODULE_CALL_FUEL;
+use medchain_modules::abi::{MODULE_CALL_FUEL, MODULE_CODE_FUEL_PER_BYTE, module_call_fuel};
 use medchain_modules::{AccessRequest, EngineOptions, PolicyEngine};
 use medchain_node::MAX_RELAY_FUEL;
 use medchain_primitives::Signer;
@@ -136,13 +136,16 @@ fn a_call_costs_its_fixed_price_and_the_fuel_the_module_burns() {
         ..AccessRequest::default()
     };
     let burned = engine.evaluate(&Hash32::sha256(&code), &code, request, FUEL).unwrap().fuel;
+    // The call's price: the fixed part and the code's size, charged on every call.
+    let price = module_call_fuel(code.len());
+    assert_eq!(price, MODULE_CALL_FUEL + MODULE_CODE_FUEL_PER_BYTE * code.len() as u64);
     // Fuel covering the call but leaving the module none (wasmtime checks fuel at function
     // entries and loop heads, so the boundary inside a module is not per instruction).
-    let none_left = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MODULE_CALL_FUEL, true));
-    assert_eq!(policy_error(w.refuse(none_left)), ScriptError::ModuleOutOfFuel);
-    let no_call = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MODULE_CALL_FUEL - 1, true));
-    assert_eq!(policy_error(w.refuse(no_call)), ScriptError::ModuleOutOfFuel);
-    let enough = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, MODULE_CALL_FUEL + burned, true));
+    for short in [MODULE_CALL_FUEL - 1, MODULE_CALL_FUEL, price - 1, price] {
+        let tx = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, short, true));
+        assert_eq!(policy_error(w.refuse(tx)), ScriptError::ModuleOutOfFuel, "{short} fuel");
+    }
+    let enough = fueled_grant(&mut w, record, &compiled, (APPROVED_PURPOSE, price + burned, true));
     w.mine(vec![enough]);
 }
 
