@@ -54,6 +54,8 @@ pub enum ReadLogError {
 pub struct ReadLog {
     path: PathBuf,
     file: File,
+    /// Bytes of whole lines on disk: an append that fails is cut back to this.
+    len: u64,
     entries: Vec<ReadEntry>,
     head: Hash32,
 }
@@ -101,22 +103,39 @@ impl ReadLog {
             valid_bytes += read as u64;
         }
         drop(reader);
-        if file.metadata().map_err(io)?.len() != valid_bytes {
+        let on_disk = file.metadata().map_err(io)?.len();
+        if on_disk != valid_bytes {
+            tracing::warn!(path = %path.display(), dropped = on_disk.saturating_sub(valid_bytes), "dropping a read-log line cut short by a crash");
             file.set_len(valid_bytes).map_err(io)?;
             file.seek(SeekFrom::End(0)).map_err(io)?;
         }
-        Ok(ReadLog { path: path.to_owned(), file, entries, head })
+        Ok(ReadLog { path: path.to_owned(), file, len: valid_bytes, entries, head })
     }
 
     /// Appends an entry and syncs it to disk.
     pub fn append(&mut self, entry: ReadEntry) -> Result<(), ReadLogError> {
+        self.append_with(entry, |file, bytes| file.write_all(bytes).and_then(|()| file.sync_data()))
+    }
+
+    /// Appends an entry, written and synced by `write`.
+    fn append_with(
+        &mut self,
+        entry: ReadEntry,
+        write: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
+    ) -> Result<(), ReadLogError> {
         let io = |error| ReadLogError::Io { path: self.path.clone(), error };
         let head = link(&self.head, &entry);
         let mut bytes = serde_json::to_vec(&Line { entry: entry.clone(), chain: head.to_hex() })
             .map_err(|e| io(std::io::Error::other(e)))?;
         bytes.push(b'\n');
-        self.file.write_all(&bytes).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        // A write or sync that fails leaves no part of the line behind (a torn line in the
+        // middle would make the log unopenable): the file is cut back to its whole lines, and
+        // the read is not served.
+        if let Err(error) = write(&mut self.file, &bytes) {
+            let _ = self.file.set_len(self.len);
+            return Err(io(error));
+        }
+        self.len = self.len.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         self.entries.push(entry);
         self.head = head;
         Ok(())
@@ -169,6 +188,26 @@ mod tests {
         assert_eq!(log.of_patient(&key(2)).count(), 0);
         log.append(entry(3)).unwrap();
         assert_ne!(log.head().1, head.1);
+    }
+
+    #[test]
+    fn a_failed_append_leaves_no_torn_line_and_the_log_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reads.jsonl");
+        let mut log = ReadLog::open(&path).unwrap();
+        log.append(entry(1)).unwrap();
+        let head = log.head();
+        // A disk that takes half the line, then fails.
+        let failed = log.append_with(entry(2), |file, bytes| {
+            file.write_all(&bytes[..bytes.len() / 2])?;
+            Err(std::io::Error::other("no space left on device"))
+        });
+        assert!(matches!(failed, Err(ReadLogError::Io { .. })));
+        assert_eq!(log.head(), head, "the read that failed is not logged");
+        log.append(entry(3)).unwrap();
+        drop(log);
+        let log = ReadLog::open(&path).unwrap();
+        assert_eq!(log.head().0, 2, "the log opens, with the two whole lines");
     }
 
     #[test]
