@@ -103,6 +103,11 @@ pub async fn blocks(
     page: Result<Query<BlockPage>, QueryRejection>,
 ) -> ApiResult<Json<BlockList>> {
     let Query(page) = page?;
+    // Up to a page of blocks read and hashed: off the async threads.
+    blocking(move || block_list(&node, &page)).await
+}
+
+fn block_list(node: &Node, page: &BlockPage) -> ApiResult<Json<BlockList>> {
     let tip = node.ledger.tip().map_err(ApiError::state)?.height;
     let limit = page.limit.unwrap_or(DEFAULT_BLOCKS).clamp(1, MAX_PAGE);
     let from = page.from.unwrap_or(tip).min(tip);
@@ -174,24 +179,34 @@ pub async fn coins(
 ) -> ApiResult<Json<CoinList>> {
     let Query(page) = page?;
     let key = key_param(&key)?;
-    let locks = [pay_to_key(&key), pay_to_key_hash(&key)];
-    let entries = node.ledger.store().scan(Table::Utxo, &[]).map_err(ApiError::state)?;
-    let pool = node.mempool()?;
-    let coins: Vec<CoinView> = entries
-        .into_iter()
-        .filter_map(|(k, v)| Some((OutPoint::from_bytes(&k).ok()?, Coin::from_bytes(&v).ok()?)))
-        .filter(|(outpoint, coin)| locks.contains(&coin.output.lock) && !pool.spends(outpoint))
-        .map(|(outpoint, coin)| CoinView {
-            txid: outpoint.txid,
-            index: outpoint.index,
-            value: coin.output.value,
-            lock: coin.output.lock.into(),
-            height: coin.height,
-            coinbase: coin.coinbase,
-        })
-        .collect();
-    let (coins, next) = page.of(coins);
-    Ok(Json(CoinList { coins, next }))
+    // A scan of the coin set, off the async threads; the mempool is locked only to drop the
+    // key's coins a waiting transaction spends.
+    blocking(move || {
+        let locks = [pay_to_key(&key), pay_to_key_hash(&key)];
+        let entries = node.ledger.store().scan(Table::Utxo, &[]).map_err(ApiError::state)?;
+        let mine: Vec<(OutPoint, Coin)> = entries
+            .into_iter()
+            .filter_map(|(k, v)| Some((OutPoint::from_bytes(&k).ok()?, Coin::from_bytes(&v).ok()?)))
+            .filter(|(_, coin)| locks.contains(&coin.output.lock))
+            .collect();
+        let pool = node.mempool()?;
+        let coins: Vec<CoinView> = mine
+            .into_iter()
+            .filter(|(outpoint, _)| !pool.spends(outpoint))
+            .map(|(outpoint, coin)| CoinView {
+                txid: outpoint.txid,
+                index: outpoint.index,
+                value: coin.output.value,
+                lock: coin.output.lock.into(),
+                height: coin.height,
+                coinbase: coin.coinbase,
+            })
+            .collect();
+        drop(pool);
+        let (coins, next) = page.of(coins);
+        Ok(Json(CoinList { coins, next }))
+    })
+    .await
 }
 
 pub async fn module(State(node): State<Arc<Node>>, Path(hash): Path<String>) -> ApiResult<Json<ModuleView>> {
