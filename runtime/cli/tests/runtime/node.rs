@@ -1011,6 +1011,21 @@ fn resident_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// A validating node on loopback with a stored record, its ciphertext and a live grant of it to
+/// the researcher: (the mirror world, the node, the record, its ciphertext).
+async fn a_granted_record() -> (World, RunningNode, Hash32, Vec<u8>) {
+    let mut w = World::new();
+    let node = start(&w.genesis_json, None).await;
+    let (client, api) = (reqwest::Client::new(), medchain_client::Client::new(&node.base));
+    let (record, compiled, key) = stored_record(&mut w);
+    let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
+    api.upload(content.clone()).await.unwrap();
+    let grant_tx = grant(&mut w, record, &compiled, &key, true);
+    w.mine(vec![grant_tx]);
+    sync(&client, &node.base, &w, &mut 0).await;
+    (w, node, record, content)
+}
+
 /// A flood of unauthenticated challenge requests, more than the old pool's 10,000, from many
 /// connections at once: a legitimate reader's reads beside it all succeed, and the node keeps
 /// no state for the flood.
@@ -1019,17 +1034,9 @@ async fn a_challenge_flood_holds_no_reader_up() {
     const FLOOD: usize = 12_000;
     const CONNECTIONS: usize = 32;
     const READS: usize = 20;
-    let mut w = World::new();
-    let node = start(&w.genesis_json, None).await;
-    let (client, base) = (reqwest::Client::new(), node.base.clone());
+    let (w, node, record, content) = a_granted_record().await;
+    let base = node.base.clone();
     let api = medchain_client::Client::new(&base);
-    let mut sent = 0;
-    let (record, compiled, key) = stored_record(&mut w);
-    let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
-    api.upload(content.clone()).await.unwrap();
-    let grant_tx = grant(&mut w, record, &compiled, &key, true);
-    w.mine(vec![grant_tx]);
-    sync(&client, &base, &w, &mut sent).await;
     let researcher = w.p.researcher.clone();
     let before = resident_kib(node.child.id());
 
@@ -1067,17 +1074,9 @@ async fn a_challenge_flood_holds_no_reader_up() {
 async fn slow_uploads_hold_no_reader_up() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const SLOW: usize = 100;
-    let mut w = World::new();
-    let node = start(&w.genesis_json, None).await;
-    let (client, base) = (reqwest::Client::new(), node.base.clone());
+    let (mut w, node, record, content) = a_granted_record().await;
+    let base = node.base.clone();
     let api = medchain_client::Client::new(&base);
-    let mut sent = 0;
-    let (record, compiled, key) = stored_record(&mut w);
-    let content = ciphertext_of(&w.store.record(&record).unwrap().unwrap().release);
-    api.upload(content.clone()).await.unwrap();
-    let grant_tx = grant(&mut w, record, &compiled, &key, true);
-    w.mine(vec![grant_tx]);
-    sync(&client, &base, &w, &mut sent).await;
     let researcher = w.p.researcher.clone();
 
     let address = base.trim_start_matches("http://").to_owned();
